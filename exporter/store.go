@@ -1,0 +1,314 @@
+package exporter
+
+import (
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/kubetopo/kubetopo/topology"
+)
+
+// Store holds the topology as pre-rendered exposition lines. Each source
+// object (an "owner": a pod, a service's selector match, ...) contributes
+// components and relations through Update and takes them back through Delete;
+// a component several owners contribute (a host path two pods mount) lives
+// until the last of them lets go. A relation is rendered only while both of
+// its ends exist as components, so no relation ever dangles.
+//
+// Store is safe for concurrent use: many renders, one writer at a time.
+type Store struct {
+	cluster string
+	filter  *LabelFilter
+
+	mu     sync.RWMutex
+	owners map[string]*ownerEntry
+	comps  map[string]*compEntry
+	rels   map[string]*relEntry
+	// compList and relList hold the live entries in a dense slice, so that a
+	// render walks memory in order instead of iterating maps.
+	compList []*compEntry
+	relList  []*relEntry
+}
+
+type ownerEntry struct {
+	comps []*compEntry
+	rels  []*relEntry
+}
+
+type contribution struct {
+	owner        string
+	typ          string
+	info, labels []byte
+}
+
+type compEntry struct {
+	urn      string
+	contribs []contribution // sorted by owner: the first one is rendered
+	refs     int            // relations that name this component as an end
+	idx      int            // position in compList, -1 while not live
+}
+
+func (c *compEntry) live() bool { return len(c.contribs) > 0 }
+
+type relEntry struct {
+	key      string
+	typ      string
+	line     []byte
+	owners   int
+	src, tgt *compEntry
+	idx      int
+}
+
+// NewStore returns an empty store for the named cluster; filter may be nil.
+func NewStore(cluster string, filter *LabelFilter) *Store {
+	return &Store{
+		cluster: cluster, filter: filter,
+		owners: map[string]*ownerEntry{}, comps: map[string]*compEntry{}, rels: map[string]*relEntry{},
+	}
+}
+
+// Update replaces everything owner contributed with res.
+func (s *Store) Update(owner string, res topology.Result) {
+	// Render outside the lock: it is the expensive part.
+	type rendered struct {
+		urn string
+		c   contribution
+	}
+	comps := make([]rendered, 0, len(res.Components))
+	seenComp := make(map[string]int, len(res.Components))
+	for i := range res.Components {
+		c := &res.Components[i]
+		r := rendered{urn: c.URN, c: contribution{
+			owner: owner, typ: c.Type,
+			info:   renderComponentInfo(s.cluster, c),
+			labels: renderComponentLabels(s.cluster, c, s.filter),
+		}}
+		if j, dup := seenComp[c.URN]; dup {
+			comps[j] = r
+			continue
+		}
+		seenComp[c.URN] = len(comps)
+		comps = append(comps, r)
+	}
+	type relR struct {
+		key string
+		rel *topology.Relation
+	}
+	rels := make([]relR, 0, len(res.Relations))
+	seenRel := make(map[string]bool, len(res.Relations))
+	for i := range res.Relations {
+		k := relationKey(&res.Relations[i])
+		if !seenRel[k] {
+			seenRel[k] = true
+			rels = append(rels, relR{k, &res.Relations[i]})
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.owners[owner]
+	next := &ownerEntry{comps: make([]*compEntry, 0, len(comps)), rels: make([]*relEntry, 0, len(rels))}
+
+	for _, r := range comps {
+		e := s.comp(r.urn)
+		e.setContribution(r.c)
+		s.relist(e)
+		next.comps = append(next.comps, e)
+	}
+	for _, r := range rels {
+		e := s.rels[r.key]
+		if e == nil {
+			e = &relEntry{
+				key: r.key, typ: r.rel.Type, line: renderRelation(s.cluster, r.rel),
+				src: s.comp(r.rel.Source), tgt: s.comp(r.rel.Target), idx: len(s.relList),
+			}
+			e.src.refs++
+			e.tgt.refs++
+			s.rels[r.key] = e
+			s.relList = append(s.relList, e)
+		}
+		if old == nil || !containsRel(old.rels, e) {
+			e.owners++
+		}
+		next.rels = append(next.rels, e)
+	}
+	if old != nil {
+		for _, e := range old.comps {
+			if _, kept := seenComp[e.urn]; !kept {
+				s.dropContribution(e, owner)
+			}
+		}
+		for _, e := range old.rels {
+			if !seenRel[e.key] {
+				s.releaseRel(e)
+			}
+		}
+	}
+	if len(next.comps) == 0 && len(next.rels) == 0 {
+		delete(s.owners, owner)
+		return
+	}
+	s.owners[owner] = next
+}
+
+// Delete takes back everything owner contributed. Deleting an unknown owner
+// does nothing.
+func (s *Store) Delete(owner string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.owners[owner]
+	if old == nil {
+		return
+	}
+	delete(s.owners, owner)
+	for _, e := range old.comps {
+		s.dropContribution(e, owner)
+	}
+	for _, e := range old.rels {
+		s.releaseRel(e)
+	}
+}
+
+func containsRel(list []*relEntry, e *relEntry) bool {
+	for _, x := range list {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
+// comp returns the entry for urn, creating a placeholder that is not live.
+func (s *Store) comp(urn string) *compEntry {
+	e := s.comps[urn]
+	if e == nil {
+		e = &compEntry{urn: urn, idx: -1}
+		s.comps[urn] = e
+	}
+	return e
+}
+
+func (e *compEntry) setContribution(c contribution) {
+	i := sort.Search(len(e.contribs), func(i int) bool { return e.contribs[i].owner >= c.owner })
+	if i < len(e.contribs) && e.contribs[i].owner == c.owner {
+		e.contribs[i] = c
+		return
+	}
+	e.contribs = append(e.contribs, contribution{})
+	copy(e.contribs[i+1:], e.contribs[i:])
+	e.contribs[i] = c
+}
+
+func (s *Store) dropContribution(e *compEntry, owner string) {
+	for i := range e.contribs {
+		if e.contribs[i].owner == owner {
+			e.contribs = append(e.contribs[:i], e.contribs[i+1:]...)
+			break
+		}
+	}
+	s.relist(e)
+	s.forgetComp(e)
+}
+
+// relist puts a component into compList when it became live and takes it out
+// when it stopped being live.
+func (s *Store) relist(e *compEntry) {
+	switch {
+	case e.live() && e.idx < 0:
+		e.idx = len(s.compList)
+		s.compList = append(s.compList, e)
+	case !e.live() && e.idx >= 0:
+		last := s.compList[len(s.compList)-1]
+		s.compList[e.idx] = last
+		last.idx = e.idx
+		s.compList = s.compList[:len(s.compList)-1]
+		e.idx = -1
+	}
+}
+
+func (s *Store) forgetComp(e *compEntry) {
+	if !e.live() && e.refs == 0 {
+		delete(s.comps, e.urn)
+	}
+}
+
+func (s *Store) releaseRel(e *relEntry) {
+	e.owners--
+	if e.owners > 0 {
+		return
+	}
+	delete(s.rels, e.key)
+	last := s.relList[len(s.relList)-1]
+	s.relList[e.idx] = last
+	last.idx = e.idx
+	s.relList = s.relList[:len(s.relList)-1]
+	e.src.refs--
+	e.tgt.refs--
+	s.forgetComp(e.src)
+	s.forgetComp(e.tgt)
+}
+
+// WriteTo writes the three topology metric families in the Prometheus text
+// format.
+func (s *Store) WriteTo(w io.Writer) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	bw := &countingWriter{w: w, buf: make([]byte, 0, 64<<10)}
+	bw.buf = header(bw.buf, families[0].name, families[0].help)
+	for _, e := range s.compList {
+		bw.write(e.contribs[0].info)
+	}
+	bw.buf = header(bw.buf, families[1].name, families[1].help)
+	for _, e := range s.compList {
+		bw.write(e.contribs[0].labels)
+	}
+	bw.buf = header(bw.buf, families[2].name, families[2].help)
+	for _, e := range s.relList {
+		if e.src.live() && e.tgt.live() {
+			bw.write(e.line)
+		}
+	}
+	bw.flush()
+	return bw.n, bw.err
+}
+
+// countingWriter batches small writes into 64 KiB ones.
+type countingWriter struct {
+	w   io.Writer
+	buf []byte
+	n   int64
+	err error
+}
+
+func (c *countingWriter) write(p []byte) {
+	if len(c.buf)+len(p) > cap(c.buf) {
+		c.flush()
+	}
+	c.buf = append(c.buf, p...)
+}
+
+func (c *countingWriter) flush() {
+	if c.err == nil && len(c.buf) > 0 {
+		var n int
+		n, c.err = c.w.Write(c.buf)
+		c.n += int64(n)
+	}
+	c.buf = c.buf[:0]
+}
+
+// Counts returns the number of live components by type and of published
+// relations by type.
+func (s *Store) Counts() (components, relations map[string]int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	components, relations = map[string]int{}, map[string]int{}
+	for _, e := range s.compList {
+		components[e.contribs[0].typ]++
+	}
+	for _, e := range s.relList {
+		if e.src.live() && e.tgt.live() {
+			relations[e.typ]++
+		}
+	}
+	return components, relations
+}

@@ -1,0 +1,253 @@
+// Package clusteragent is the cluster agent's engine: it watches the
+// Kubernetes API with shared informers, maps every object through the
+// topology package and keeps the exporter's Store current on every watch
+// event. It never lists periodically: after the informers' initial LIST,
+// only watch events (and the relists client-go does when a watch expires)
+// change the topology.
+package clusteragent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/kubetopo/kubetopo/exporter"
+	"github.com/kubetopo/kubetopo/topology"
+)
+
+// Options configure an Agent. Client and Metadata may be fakes in unit tests;
+// the agent's proof is against a real apiserver.
+type Options struct {
+	Cluster  string
+	Client   kubernetes.Interface
+	Metadata metadata.Interface
+	// Kinds are the resources to watch; nil means topology.Kinds().
+	Kinds      []topology.Kind
+	Store      *exporter.Store
+	Logger     log.Logger
+	Registerer prometheus.Registerer
+}
+
+// Agent keeps a Store in step with the cluster.
+type Agent struct {
+	urns    topology.URNs
+	store   *exporter.Store
+	logger  log.Logger
+	kinds   []*watched
+	queue   workqueue.TypedInterface[item]
+	join    *selectorJoin
+	metrics *metrics
+	factory informers.SharedInformerFactory
+	mdf     metadatainformer.SharedInformerFactory
+	synced  atomic.Bool
+}
+
+type watched struct {
+	kind     topology.Kind
+	informer cache.SharedIndexInformer
+}
+
+// item is one object to (re)map: the index of its kind and its cache key.
+type item struct {
+	kind int
+	key  string
+}
+
+// New creates the informers for every kind; Run starts them.
+func New(opts Options) (*Agent, error) {
+	if opts.Cluster == "" {
+		return nil, errors.New("cluster name is empty")
+	}
+	if opts.Logger == nil {
+		opts.Logger = log.NewNopLogger()
+	}
+	if opts.Registerer == nil {
+		opts.Registerer = prometheus.NewRegistry()
+	}
+	kinds := opts.Kinds
+	if kinds == nil {
+		kinds = topology.Kinds()
+	}
+	a := &Agent{
+		urns:   topology.NewURNs(opts.Cluster),
+		store:  opts.Store,
+		logger: opts.Logger,
+		queue:  workqueue.NewTypedWithConfig(workqueue.TypedQueueConfig[item]{Name: "topology"}),
+	}
+	a.join = newSelectorJoin(a.urns, a.store)
+	a.factory = informers.NewSharedInformerFactory(opts.Client, 0)
+	a.mdf = metadatainformer.NewSharedInformerFactory(opts.Metadata, 0)
+	for _, k := range kinds {
+		var inf cache.SharedIndexInformer
+		if k.MetadataOnly {
+			inf = a.mdf.ForResource(k.GVR).Informer()
+		} else {
+			gi, err := a.factory.ForResource(k.GVR)
+			if err != nil {
+				return nil, fmt.Errorf("informer for %s: %w", k.Resource, err)
+			}
+			inf = gi.Informer()
+		}
+		if err := inf.SetTransform(strip); err != nil {
+			return nil, fmt.Errorf("transform for %s: %w", k.Resource, err)
+		}
+		w := &watched{kind: k, informer: inf}
+		a.kinds = append(a.kinds, w)
+	}
+	a.metrics = newMetrics(a)
+	if err := a.metrics.register(opts.Registerer); err != nil {
+		return nil, err
+	}
+	for i, w := range a.kinds {
+		if err := a.watch(i, w); err != nil {
+			return nil, err
+		}
+	}
+	a.store.Update("cluster", topology.Result{Components: []topology.Component{topology.ClusterComponent(a.urns)}})
+	return a, nil
+}
+
+func (a *Agent) watch(i int, w *watched) error {
+	res := w.kind.Resource
+	if err := w.informer.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+		reason := "error"
+		if isExpired(err) {
+			reason = "expired"
+		}
+		a.metrics.watchRestarts.WithLabelValues(res, reason).Inc()
+		level.Warn(a.logger).Log("msg", "watch ended, the informer relists and watches again", "resource", res, "reason", reason, "err", err)
+	}); err != nil {
+		return fmt.Errorf("watch error handler for %s: %w", res, err)
+	}
+	enqueue := func(event string, obj any) {
+		key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
+		if err != nil {
+			level.Error(a.logger).Log("msg", "cannot key object", "resource", res, "err", err)
+			return
+		}
+		a.metrics.events.WithLabelValues(res, event).Inc()
+		a.queue.Add(item{kind: i, key: key})
+	}
+	_, err := w.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { enqueue("add", obj) },
+		UpdateFunc: func(_, obj any) { enqueue("update", obj) },
+		// obj may be a cache.DeletedFinalStateUnknown tombstone when the
+		// delete was missed and seen only at relist; the key covers both.
+		DeleteFunc: func(obj any) { enqueue("delete", obj) },
+	})
+	if err != nil {
+		return fmt.Errorf("event handler for %s: %w", res, err)
+	}
+	return nil
+}
+
+// Run starts the informers and keeps the store current until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	a.factory.Start(ctx.Done())
+	a.mdf.Start(ctx.Done())
+	go func() {
+		<-ctx.Done()
+		a.queue.ShutDown()
+	}()
+	go a.waitForSync(ctx)
+	for a.processNext() {
+	}
+	a.factory.Shutdown()
+	a.mdf.Shutdown()
+	return nil
+}
+
+func (a *Agent) waitForSync(ctx context.Context) {
+	start := time.Now()
+	for _, w := range a.kinds {
+		if !cache.WaitForCacheSync(ctx.Done(), w.informer.HasSynced) {
+			return
+		}
+		level.Debug(a.logger).Log("msg", "informer synced", "resource", w.kind.Resource)
+	}
+	a.synced.Store(true)
+	level.Info(a.logger).Log("msg", "all informers synced", "resources", len(a.kinds), "duration", time.Since(start))
+}
+
+// Synced reports whether every informer has completed its initial list.
+func (a *Agent) Synced() bool { return a.synced.Load() }
+
+// Idle reports whether every informer has synced and every event seen so far
+// has been applied to the store.
+func (a *Agent) Idle() bool { return a.Synced() && a.queue.Len() == 0 }
+
+func (a *Agent) processNext() bool {
+	it, shutdown := a.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer a.queue.Done(it)
+	w := a.kinds[it.kind]
+	owner := w.kind.Resource + "/" + it.key
+	obj, exists, err := w.informer.GetIndexer().GetByKey(it.key)
+	if err != nil {
+		level.Error(a.logger).Log("msg", "cache lookup failed", "resource", w.kind.Resource, "key", it.key, "err", err)
+		return true
+	}
+	if !exists {
+		a.store.Delete(owner)
+		a.forget(w.kind.Resource, it.key)
+		return true
+	}
+	res, err := w.kind.Map(a.urns, obj)
+	if err != nil {
+		level.Error(a.logger).Log("msg", "cannot map object", "resource", w.kind.Resource, "key", it.key, "err", err)
+		return true
+	}
+	a.store.Update(owner, res)
+	a.join1(obj)
+	return true
+}
+
+// join1 feeds the service → pod selector join.
+func (a *Agent) join1(obj any) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		a.join.upsertPod(o.Namespace, o.Name, o.Labels)
+	case *corev1.Service:
+		a.join.upsertService(o.Namespace, o.Name, topology.ServiceSelector(o))
+	}
+}
+
+func (a *Agent) forget(resource, key string) {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return
+	}
+	switch resource {
+	case "pods":
+		a.join.deletePod(ns, name)
+	case "services":
+		a.join.deleteService(ns, name)
+	}
+}
+
+// isExpired reports a watch that ended because its resource version is too
+// old (410 Gone): client-go relists, and deletions missed meanwhile arrive as
+// tombstones.
+func isExpired(err error) bool {
+	var status interface{ Status() metav1.Status }
+	if errors.As(err, &status) {
+		return status.Status().Code == 410
+	}
+	return false
+}
