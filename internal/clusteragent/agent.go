@@ -54,6 +54,9 @@ type Agent struct {
 	factory informers.SharedInformerFactory
 	mdf     metadatainformer.SharedInformerFactory
 	synced  atomic.Bool
+	// enqueued counts events handed to the queue; applied is the count up
+	// to which every event is known to be in the store. Idle compares them.
+	enqueued, applied atomic.Uint64
 }
 
 type watched struct {
@@ -140,6 +143,7 @@ func (a *Agent) watch(i int, w *watched) error {
 			return
 		}
 		a.metrics.events.WithLabelValues(res, event).Inc()
+		a.enqueued.Add(1)
 		a.queue.Add(item{kind: i, key: key})
 	}
 	_, err := w.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -188,14 +192,23 @@ func (a *Agent) Synced() bool { return a.synced.Load() }
 
 // Idle reports whether every informer has synced and every event seen so far
 // has been applied to the store.
-func (a *Agent) Idle() bool { return a.Synced() && a.queue.Len() == 0 }
+func (a *Agent) Idle() bool { return a.Synced() && a.applied.Load() >= a.enqueued.Load() }
 
 func (a *Agent) processNext() bool {
 	it, shutdown := a.queue.Get()
 	if shutdown {
 		return false
 	}
-	defer a.queue.Done(it)
+	// Every event counted up to here is applied, or still queued, or for
+	// this very item (the queue re-adds an item changed while in flight), so
+	// an empty queue after Done means all of them are in the store.
+	seen := a.enqueued.Load()
+	defer func() {
+		a.queue.Done(it)
+		if a.queue.Len() == 0 {
+			a.applied.Store(seen)
+		}
+	}()
 	w := a.kinds[it.kind]
 	owner := w.kind.Resource + "/" + it.key
 	obj, exists, err := w.informer.GetIndexer().GetByKey(it.key)
