@@ -82,6 +82,11 @@ func run(args []string) int {
 	}
 	cfg.QPS, cfg.Burst = *apiQPS, *apiBurst
 	cfg.UserAgent = name + "/" + version.Version
+	reg := prometheus.NewRegistry()
+	if err := clusteragent.InstrumentConfig(cfg, reg, kinds); err != nil {
+		level.Error(logger).Log("msg", "cannot instrument the Kubernetes client", "err", err)
+		return 1
+	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot create the Kubernetes client", "err", err)
@@ -93,7 +98,6 @@ func run(args []string) int {
 		return 1
 	}
 
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(versioncollector.NewCollector("kubetopo"), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	store := exporter.NewStore(*cluster, filter)

@@ -17,7 +17,6 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -127,12 +126,8 @@ func New(opts Options) (*Agent, error) {
 func (a *Agent) watch(i int, w *watched) error {
 	res := w.kind.Resource
 	if err := w.informer.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
-		reason := "error"
-		if isExpired(err) {
-			reason = "expired"
-		}
-		a.metrics.watchRestarts.WithLabelValues(res, reason).Inc()
-		level.Warn(a.logger).Log("msg", "watch ended, the informer relists and watches again", "resource", res, "reason", reason, "err", err)
+		a.metrics.listWatchErrors.WithLabelValues(res).Inc()
+		level.Warn(a.logger).Log("msg", "list or watch failed, the informer retries with backoff", "resource", res, "err", err)
 	}); err != nil {
 		return fmt.Errorf("watch error handler for %s: %w", res, err)
 	}
@@ -252,15 +247,4 @@ func (a *Agent) forget(resource, key string) {
 	case "services":
 		a.join.deleteService(ns, name)
 	}
-}
-
-// isExpired reports a watch that ended because its resource version is too
-// old (410 Gone): client-go relists, and deletions missed meanwhile arrive as
-// tombstones.
-func isExpired(err error) bool {
-	var status interface{ Status() metav1.Status }
-	if errors.As(err, &status) {
-		return status.Status().Code == 410
-	}
-	return false
 }

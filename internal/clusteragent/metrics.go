@@ -7,23 +7,23 @@ import (
 // metrics are the agent's own health: per-resource informer state, watch
 // restarts, events and objects, and the size of the topology.
 type metrics struct {
-	a             *Agent
-	watchRestarts *prometheus.CounterVec
-	events        *prometheus.CounterVec
-	syncedDesc    *prometheus.Desc
-	objectsDesc   *prometheus.Desc
-	compDesc      *prometheus.Desc
-	relDesc       *prometheus.Desc
-	queueDesc     *prometheus.Desc
+	a               *Agent
+	listWatchErrors *prometheus.CounterVec
+	events          *prometheus.CounterVec
+	syncedDesc      *prometheus.Desc
+	objectsDesc     *prometheus.Desc
+	compDesc        *prometheus.Desc
+	relDesc         *prometheus.Desc
+	queueDesc       *prometheus.Desc
 }
 
 func newMetrics(a *Agent) *metrics {
 	return &metrics{
 		a: a,
-		watchRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kubetopo_watch_restarts_total",
-			Help: "Watches that ended with an error and were restarted, by resource and reason (expired: resource version too old, the informer relisted).",
-		}, []string{"resource", "reason"}),
+		listWatchErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kubetopo_list_watch_errors_total",
+			Help: "Lists or watches of a resource that failed (the apiserver unreachable, forbidden, ...); the informer retries with backoff.",
+		}, []string{"resource"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kubetopo_watch_events_total",
 			Help: "Informer events received, by resource and event (add, update, delete).",
@@ -42,15 +42,13 @@ func newMetrics(a *Agent) *metrics {
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.watchRestarts, m.events, m} {
+	for _, c := range []prometheus.Collector{m.listWatchErrors, m.events, m} {
 		if err := r.Register(c); err != nil {
 			return err
 		}
 	}
 	for _, w := range m.a.kinds {
-		for _, reason := range []string{"expired", "error"} {
-			m.watchRestarts.WithLabelValues(w.kind.Resource, reason)
-		}
+		m.listWatchErrors.WithLabelValues(w.kind.Resource)
 	}
 	return nil
 }

@@ -110,8 +110,13 @@ func job(ns, name, cronJob string) *batchv1.Job {
 func pod(ns, name, node string, labels map[string]string, containers ...corev1.Container) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: meta(ns, name, labels),
-		Spec:       corev1.PodSpec{NodeName: node, Containers: containers, RestartPolicy: corev1.RestartPolicyAlways},
-		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+		// No token automount: the apiserver would add a projected volume with
+		// a random name to each pod; the frontend pods carry their own.
+		Spec: corev1.PodSpec{
+			NodeName: node, Containers: containers, RestartPolicy: corev1.RestartPolicyAlways,
+			AutomountServiceAccountToken: ptr.To(false),
+		},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning},
 	}
 }
 

@@ -420,3 +420,7 @@ func (c *Cluster) Healthy(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// EtcdURL is the client URL of the cluster's etcd (its v3 JSON gateway
+// answers under /v3/), for tests that change what the apiserver cannot see.
+func (c *Cluster) EtcdURL() string { return "http://127.0.0.1:" + strconv.Itoa(c.st.Ports[Etcd]) }
