@@ -12,7 +12,7 @@ LDFLAGS        = -X github.com/prometheus/common/version.Version=$(VERSION) \
                  -X github.com/prometheus/common/version.Revision=$(REVISION) \
                  -X github.com/prometheus/common/version.Branch=$(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
 
-.PHONY: all build demo test unit integration lint fmt vet bench testbed e2e-up e2e-down generate clean help
+.PHONY: all build demo test unit integration e2e lint fmt vet bench bench-latency testbed e2e-up e2e-down generate clean help
 
 all: lint build unit
 
@@ -33,6 +33,9 @@ unit: ## fast unit tests (fake clients, pure mapping, golden files)
 integration: testbed ## suites against a real kube-apiserver + etcd built from Go modules
 	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -count=1 -timeout 30m ./internal/testbed/ ./test/...
 
+e2e: testbed ## the end-to-end suite alone: controllers, kwok nodes, a real Prometheus scraping the agent
+	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -count=1 -timeout 30m -run TestEndToEnd -v ./test/integration/
+
 lint: fmt vet ## gofmt and go vet, unit and integration code alike
 
 fmt:
@@ -44,6 +47,9 @@ vet:
 
 bench: ## benchmarks: object→series path and /metrics render at 10k pods
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./exporter/ ./topology/
+
+bench-latency: testbed ## apiserver write → visible on /metrics, p50/p99 over 200 changes, real apiserver
+	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -run '^$$' -bench ChangeToMetric -benchtime 200x ./test/integration/
 
 testbed: ## build and cache the test cluster binaries (etcd, kube-apiserver, ..., kwok, prometheus)
 	hack/testbed/build.sh >/dev/null

@@ -24,7 +24,7 @@ import (
 // references the UIDs of the owners just created, and then writes the status
 // the scenario describes (pod phases, ingress addresses), since the
 // apiserver drops status on create.
-func applyScenario(t *testing.T, ctx context.Context, c kubernetes.Interface, objs []runtime.Object) {
+func applyScenario(t testing.TB, ctx context.Context, c kubernetes.Interface, objs []runtime.Object) {
 	t.Helper()
 	uids := map[string]types.UID{}
 	key := func(kind, ns, name string) string { return kind + "/" + ns + "/" + name }

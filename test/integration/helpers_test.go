@@ -27,7 +27,7 @@ import (
 	"github.com/kubetopo/kubetopo/internal/testbed"
 )
 
-func startCluster(t *testing.T, opts testbed.Options) *testbed.Cluster {
+func startCluster(t testing.TB, opts testbed.Options) *testbed.Cluster {
 	t.Helper()
 	opts.BinDir = binDir
 	if opts.StateDir == "" {
@@ -48,7 +48,7 @@ func startCluster(t *testing.T, opts testbed.Options) *testbed.Cluster {
 	return c
 }
 
-func clientFor(t *testing.T, c *testbed.Cluster) kubernetes.Interface {
+func clientFor(t testing.TB, c *testbed.Cluster) kubernetes.Interface {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig())
 	if err != nil {
@@ -64,7 +64,7 @@ type agentProc struct {
 }
 
 // startAgent runs the real cluster agent binary against the cluster.
-func startAgent(t *testing.T, kubeconfig string, args ...string) *agentProc {
+func startAgent(t testing.TB, kubeconfig string, args ...string) *agentProc {
 	t.Helper()
 	port := freePort(t)
 	logPath := filepath.Join(t.TempDir(), "agent.log")
@@ -118,7 +118,7 @@ func (a *agentProc) logTail() string {
 	return strings.Join(lines, "\n")
 }
 
-func (a *agentProc) scrape(t *testing.T) string {
+func (a *agentProc) scrape(t testing.TB) string {
 	t.Helper()
 	resp, err := http.Get(a.url + "/metrics")
 	if err != nil {
@@ -132,7 +132,7 @@ func (a *agentProc) scrape(t *testing.T) string {
 	return string(b)
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -144,7 +144,7 @@ func freePort(t *testing.T) int {
 
 // eventually polls cond until it holds or the deadline passes; then it fails
 // with cond's last explanation.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -230,7 +230,7 @@ func diff(want, got set) string {
 }
 
 // expectTopology waits until the agent publishes exactly want.
-func expectTopology(t *testing.T, a *agentProc, want set) {
+func expectTopology(t testing.TB, a *agentProc, want set) {
 	t.Helper()
 	eventually(t, 60*time.Second, "topology equals the expected set", func() (bool, string) {
 		d := diff(want, topologySet(a.scrape(t)))
@@ -240,7 +240,7 @@ func expectTopology(t *testing.T, a *agentProc, want set) {
 
 // etcdDelete deletes a key in etcd behind the apiserver's back, and
 // etcdCompact compacts history up to now, so a watch from before must relist.
-func etcdDelete(t *testing.T, etcdURL, key string) {
+func etcdDelete(t testing.TB, etcdURL, key string) {
 	t.Helper()
 	var out struct {
 		Deleted string `json:"deleted"`
@@ -251,7 +251,7 @@ func etcdDelete(t *testing.T, etcdURL, key string) {
 	}
 }
 
-func etcdCompact(t *testing.T, etcdURL string) {
+func etcdCompact(t testing.TB, etcdURL string) {
 	t.Helper()
 	var rng struct {
 		Header struct {
@@ -262,7 +262,7 @@ func etcdCompact(t *testing.T, etcdURL string) {
 	etcdCall(t, etcdURL+"/v3/kv/compaction", map[string]any{"revision": rng.Header.Revision, "physical": true}, nil)
 }
 
-func etcdCall(t *testing.T, url string, in, out any) {
+func etcdCall(t testing.TB, url string, in, out any) {
 	t.Helper()
 	body, _ := json.Marshal(in)
 	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
