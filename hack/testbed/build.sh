@@ -4,9 +4,11 @@
 #   kube-apiserver, kube-controller-manager, kube-scheduler  k8s.io/kubernetes (scratch module)
 #   etcd                                                     Debian etcd-server (apt-get download)
 #   kwok                                                     sigs.k8s.io/kwok (go install)
-#   prometheus, promtool                                     Debian prometheus (apt-get download)
+#   prometheus, promtool                                     Debian prometheus 2.42 (apt-get download)
+#   prometheus3, promtool3                                   github.com/prometheus/prometheus (tools module)
+#   helm                                                     helm.sh/helm/v3 (tools module)
 #
-# Usage: hack/testbed/build.sh [apiserver|controller-manager|scheduler|kube|etcd|kwok|prometheus|all]...
+# Usage: hack/testbed/build.sh [apiserver|controller-manager|scheduler|kube|etcd|kwok|prometheus|prometheus3|helm|all]...
 # Default: all. Progress goes to stderr; the last line of stdout is the bin dir:
 #
 #   BIN=$(hack/testbed/build.sh | tail -1)
@@ -18,6 +20,11 @@ set -euo pipefail
 K8S_VERSION=v1.33.13
 STAGING_VERSION=v0.33.13 # k8s.io/X staging modules published for K8S_VERSION
 KWOK_VERSION=v0.7.0
+# Prometheus 3.15: the module's v0.316.0 is not fully served by the proxy, v0.315.0 is.
+PROMETHEUS3_MODULE_VERSION=v0.315.0
+PROMETHEUS3_VERSION=3.15.0
+# Helm 3 (the seed's install story); v3.22.0 is served but not approved for use here.
+HELM_VERSION=v3.21.4
 
 cache=${KUBETOPO_CACHE:-$HOME/.cache/kubetopo}
 root="$cache/testbed/k8s-${K8S_VERSION}_kwok-${KWOK_VERSION}"
@@ -212,13 +219,55 @@ build_kwok() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Go tools whose go.mod carries replaces (go install pkg@version refuses them): build them
+# through a scratch module that requires them.
+
+# build_tool NAME MODULE VERSION PKG:BIN... -> builds each PKG into $bindir/BIN
+build_tool() {
+	local name=$1 mod=$2 ver=$3 src out start=$SECONDS pkg bin spec
+	shift 3
+	src="$root/src/$name-$ver"
+	mkdir -p "$src"
+	if [[ ! -f "$src/.ready" ]]; then
+		log "preparing tools module for $mod@$ver in $src"
+		printf 'module kubetopo.local/tools-%s\n\ngo 1.26\n' "$name" >"$src/go.mod"
+		(cd "$src" && GOFLAGS="$base_goflags -mod=mod" go get "$mod@$ver" >&2) || die "go get $mod@$ver failed"
+		touch "$src/.ready"
+	fi
+	out=$(mktemp -d "$root/.build.XXXXXX")
+	for spec in "$@"; do
+		pkg=${spec%%:*} bin=${spec##*:}
+		log "go build $pkg (cold: a few minutes)"
+		(cd "$src" && CGO_ENABLED=0 GOFLAGS="$base_goflags -mod=mod" go build -trimpath -ldflags "-s -w ${tool_ldflags:-}" -o "$out/$bin" "$pkg" >&2) || {
+			rm -rf "$out"
+			die "go build $pkg failed"
+		}
+	done
+	for spec in "$@"; do install_bin "$out/${spec##*:}" "${spec##*:}"; done
+	rm -rf "$out"
+	write_stamp "$name"
+	log "$name built in $((SECONDS - start))s"
+}
+
+build_prometheus3() {
+	tool_ldflags="-X github.com/prometheus/common/version.Version=$PROMETHEUS3_VERSION" build_tool prometheus3 github.com/prometheus/prometheus "$PROMETHEUS3_MODULE_VERSION" \
+		github.com/prometheus/prometheus/cmd/prometheus:prometheus3 \
+		github.com/prometheus/prometheus/cmd/promtool:promtool3
+	log "prometheus3: $("$bindir/prometheus3" --version 2>&1 | head -1)"
+}
+
+build_helm() {
+	build_tool helm helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm:helm
+}
+
+# ---------------------------------------------------------------------------------------------
 
 want=("$@")
 [[ ${#want[@]} -gt 0 ]] || want=(all)
 declare -A sel=()
 for a in "${want[@]}"; do
 	case "$a" in
-	all) for x in apiserver controller-manager scheduler etcd kwok prometheus; do sel[$x]=1; done ;;
+	all) for x in apiserver controller-manager scheduler etcd kwok prometheus prometheus3 helm; do sel[$x]=1; done ;;
 	kube) for x in apiserver controller-manager scheduler; do sel[$x]=1; done ;;
 	apiserver | kube-apiserver) sel[apiserver]=1 ;;
 	controller-manager | kube-controller-manager) sel[controller-manager]=1 ;;
@@ -226,7 +275,9 @@ for a in "${want[@]}"; do
 	etcd) sel[etcd]=1 ;;
 	kwok) sel[kwok]=1 ;;
 	prometheus | promtool) sel[prometheus]=1 ;;
-	*) die "unknown artifact '$a' (want: all kube apiserver controller-manager scheduler etcd kwok prometheus)" ;;
+	prometheus3 | promtool3) sel[prometheus3]=1 ;;
+	helm) sel[helm]=1 ;;
+	*) die "unknown artifact '$a' (want: all kube apiserver controller-manager scheduler etcd kwok prometheus prometheus3 helm)" ;;
 	esac
 done
 
@@ -248,6 +299,10 @@ if [[ -n ${sel[kwok]:-} ]] && ! done_stamp kwok kwok; then build_kwok; fi
 if [[ -n ${sel[prometheus]:-} ]] && ! { done_stamp prometheus prometheus && [[ -x "$bindir/promtool" ]]; }; then
 	build_prometheus
 fi
+if [[ -n ${sel[prometheus3]:-} ]] && ! { done_stamp prometheus3 prometheus3 && [[ -x "$bindir/promtool3" ]]; }; then
+	build_prometheus3
+fi
+if [[ -n ${sel[helm]:-} ]] && ! done_stamp helm helm; then build_helm; fi
 
 log "ready: $bindir"
 echo "$bindir"

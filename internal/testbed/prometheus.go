@@ -12,18 +12,32 @@ import (
 	"time"
 )
 
-// Prometheus is a real Prometheus server (the testbed's Debian 2.42 build)
-// started for a test, with its own config, storage and free port.
+// Prometheus is a real Prometheus server (the testbed's Debian 2.42 build, or
+// the 3.x one built from the prometheus module) started for a test, with its
+// own config, storage and free port.
 type Prometheus struct {
 	URL  string
 	dir  string
 	proc *process
 }
 
-// StartPrometheus starts prometheus from binDir with the given configuration
-// file contents, keeping its data and log under dir, and waits until it is
-// ready. Extra flags (e.g. --web.enable-remote-write-receiver) are appended.
+// Binaries of the two Prometheus versions hack/testbed/build.sh provides.
+const (
+	Prometheus2 = "prometheus"  // Debian's 2.42: sends and receives Remote-Write 1.0 only
+	Prometheus3 = "prometheus3" // 3.15 from the module: sends Remote-Write 2.0
+)
+
+// StartPrometheus starts the testbed's Prometheus 2.42 from binDir with the
+// given configuration file contents, keeping its data and log under dir, and
+// waits until it is ready. Extra flags (e.g.
+// --web.enable-remote-write-receiver) are appended.
 func StartPrometheus(ctx context.Context, binDir, dir, config string, extraFlags ...string) (*Prometheus, error) {
+	return StartPrometheusBinary(ctx, filepath.Join(binDir, Prometheus2), dir, config, extraFlags...)
+}
+
+// StartPrometheusBinary is StartPrometheus for a given binary, e.g.
+// filepath.Join(binDir, Prometheus3).
+func StartPrometheusBinary(ctx context.Context, bin, dir, config string, extraFlags ...string) (*Prometheus, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -42,7 +56,7 @@ func StartPrometheus(ctx context.Context, binDir, dir, config string, extraFlags
 		"--web.listen-address=" + addr,
 		"--log.level=info",
 	}, extraFlags...)
-	p, err := startProcess(dir, "prometheus", filepath.Join(binDir, "prometheus"), args, componentEnv(dir, "prometheus"))
+	p, err := startProcess(dir, "prometheus", bin, args, componentEnv(dir, "prometheus"))
 	if err != nil {
 		return nil, err
 	}
