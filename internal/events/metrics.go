@@ -1,0 +1,68 @@
+package events
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type pipelineMetrics struct {
+	p                                  *Pipeline
+	total                              *prometheus.CounterVec
+	unmapped                           *prometheus.CounterVec
+	delivered, refused                 prometheus.Counter
+	checkpointWrites, checkpointErrors prometheus.Counter
+	pendingDesc, trackedDesc           *prometheus.Desc
+}
+
+func newPipelineMetrics(p *Pipeline) *pipelineMetrics {
+	return &pipelineMetrics{
+		p: p,
+		total: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kubetopo_events_total",
+			Help: "Kubernetes event occurrences (an event whose count goes from 3 to 5 adds 2), by the component URN they concern, category, reason and type. urn is empty for objects that are no component.",
+		}, []string{"cluster", "urn", "category", "reason", "type"}),
+		unmapped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kubetopo_events_unmapped_total",
+			Help: "Events whose involved object is no component kubetopo knows, by the object's kind; they are still counted and delivered, with an empty urn.",
+		}, []string{"kind"}),
+		delivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kubetopo_events_delivered_total",
+			Help: "Event states the receiver acknowledged.",
+		}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kubetopo_events_refused_total",
+			Help: "Event states the receiver refused for good (a 4xx other than 429); they are not sent again.",
+		}),
+		checkpointWrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kubetopo_events_checkpoint_writes_total",
+			Help: "Writes of the event checkpoint file.",
+		}),
+		checkpointErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kubetopo_events_checkpoint_errors_total",
+			Help: "Writes of the event checkpoint file that failed.",
+		}),
+		pendingDesc: prometheus.NewDesc("kubetopo_events_pending",
+			"Events waiting for delivery to the receiver (queued or in flight), newest state per event.", nil, nil),
+		trackedDesc: prometheus.NewDesc("kubetopo_events_tracked",
+			"Events the checkpoint remembers (one per live event and per synthesised event of a live pod).", nil, nil),
+	}
+}
+
+func (m *pipelineMetrics) register(r prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{m.total, m.unmapped, m.delivered, m.refused, m.checkpointWrites, m.checkpointErrors, m} {
+		if err := r.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *pipelineMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- m.pendingDesc
+	ch <- m.trackedDesc
+}
+
+func (m *pipelineMetrics) Collect(ch chan<- prometheus.Metric) {
+	m.p.mu.Lock()
+	pending, tracked := len(m.p.pending)+len(m.p.inflight), len(m.p.state)
+	m.p.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(m.pendingDesc, prometheus.GaugeValue, float64(pending))
+	ch <- prometheus.MustNewConstMetric(m.trackedDesc, prometheus.GaugeValue, float64(tracked))
+}
