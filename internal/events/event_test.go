@@ -39,7 +39,7 @@ func TestFromEventsV1(t *testing.T) {
 			in: eventsv1.Event{
 				ObjectMeta: metav1.ObjectMeta{UID: "e2", CreationTimestamp: metav1.NewTime(t0)},
 				EventTime:  metav1.NewMicroTime(t0), Reason: "FailedScheduling", Type: "Warning", Note: "0/2 nodes",
-				Regarding: corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: "shop", Name: "cart-1"},
+				Regarding:           corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: "shop", Name: "cart-1"},
 				ReportingController: "default-scheduler",
 				Series:              &eventsv1.EventSeries{Count: 3, LastObservedTime: metav1.NewMicroTime(t1)},
 			},
@@ -76,7 +76,7 @@ func TestFromEventsV1(t *testing.T) {
 
 func TestFromCoreV1(t *testing.T) {
 	in := corev1.Event{
-		ObjectMeta: metav1.ObjectMeta{UID: "e1", CreationTimestamp: metav1.NewTime(t0)},
+		ObjectMeta:     metav1.ObjectMeta{UID: "e1", CreationTimestamp: metav1.NewTime(t0)},
 		InvolvedObject: corev1.ObjectReference{Kind: "Deployment", APIVersion: "apps/v1", Namespace: "shop", Name: "cart"},
 		Reason:         "ScalingReplicaSet", Message: "Scaled up replica set cart-7d9f to 3", Type: "Normal", Count: 2,
 		FirstTimestamp: metav1.NewTime(t0), LastTimestamp: metav1.NewTime(t1), Source: corev1.EventSource{Component: "deployment-controller"},
