@@ -58,6 +58,7 @@ type ControlPlane struct {
 	health   *health
 	factory  informers.SharedInformerFactory
 	slices   discoverylisters.EndpointSliceLister
+	synced   func() bool  // the EndpointSlice informer has synced
 	secure   *http.Client // HTTPS targets, with the agent's credentials
 	plain    *http.Client // HTTP targets, no credentials
 	apiURL   string       // the apiserver's /metrics
@@ -97,6 +98,9 @@ func New(opts Options) (*ControlPlane, error) {
 	// storm does not delay health polls, and the reverse.
 	cfg := rest.CopyConfig(opts.Config)
 	cfg.QPS, cfg.Burst = 5, 10
+	// componentstatuses answer with a deprecation warning on every list:
+	// said once in the docs, not once per poll in the log.
+	cfg.WarningHandler = rest.NoWarnings{}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("control plane: Kubernetes client: %w", err)
@@ -109,6 +113,7 @@ func New(opts Options) (*ControlPlane, error) {
 	if err != nil {
 		return nil, fmt.Errorf("control plane: apiserver URL: %w", err)
 	}
+	apiBase := *base
 	base.Path = path.Join("/", base.Path, "metrics")
 	secure, err := componentClient(cfg, opts.ComponentCAFile, opts.ComponentInsecureSkipVerify)
 	if err != nil {
@@ -117,7 +122,7 @@ func New(opts Options) (*ControlPlane, error) {
 	urns := topology.NewURNs(opts.Cluster)
 	c := &ControlPlane{
 		opts: opts, urns: urns, logger: logger, client: client,
-		health:  newHealth(opts.Cluster, urns.Cluster(), client, opts.Timeout, logger),
+		health:  newHealth(opts.Cluster, urns.Cluster(), client, apiHTTP, &apiBase, opts.Timeout, logger),
 		secure:  secure,
 		plain:   &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 2, IdleConnTimeout: 2 * opts.Interval}},
 		apiURL:  base.String(),
@@ -154,7 +159,8 @@ func New(opts Options) (*ControlPlane, error) {
 		c.factory = informers.NewSharedInformerFactoryWithOptions(client, 0,
 			informers.WithNamespace(SystemNamespace),
 			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel }))
-		c.slices = c.factory.Discovery().V1().EndpointSlices().Lister()
+		inf := c.factory.Discovery().V1().EndpointSlices()
+		c.slices, c.synced = inf.Lister(), inf.Informer().HasSynced
 	}
 	return c, nil
 }
@@ -214,23 +220,28 @@ func (c *ControlPlane) Run(ctx context.Context) error {
 	return nil
 }
 
-// Targets returns the component instances to scrape now.
-func (c *ControlPlane) Targets() []Target {
+// Targets returns the component instances to scrape now, and whether the
+// EndpointSlices have been read (until then only configured URLs count).
+func (c *ControlPlane) Targets() ([]Target, bool) {
 	out := staticTargets(c.urns, c.opts.Static)
-	if c.slices != nil {
-		slices, err := c.slices.EndpointSlices(SystemNamespace).List(labels.Everything())
-		if err == nil {
-			out = append(out, targetsFromSlices(c.urns, c.opts.Components, slices)...)
-		}
+	if c.slices == nil {
+		return out, true
 	}
-	return out
+	if !c.synced() {
+		return out, false
+	}
+	slices, err := c.slices.EndpointSlices(SystemNamespace).List(labels.Everything())
+	if err != nil {
+		return out, false
+	}
+	return append(out, targetsFromSlices(c.urns, c.opts.Components, slices)...), true
 }
 
 // pollTargets probes every instance's health and scrapes its metrics, each
 // in its own goroutine with its own timeout.
 func (c *ControlPlane) pollTargets(ctx context.Context) {
-	targets := c.Targets()
-	c.noteTargets(targets)
+	targets, discovered := c.Targets()
+	c.noteTargets(targets, discovered)
 	keep := map[componentHealthKey]bool{}
 	var wg sync.WaitGroup
 	for _, t := range targets {
@@ -248,10 +259,12 @@ func (c *ControlPlane) pollTargets(ctx context.Context) {
 
 // noteTargets sets the target counts and logs, once per change, how many
 // instances of each component were found.
-func (c *ControlPlane) noteTargets(targets []Target) {
+func (c *ControlPlane) noteTargets(targets []Target, discovered bool) {
 	found := map[string]int{}
-	for _, comp := range c.opts.Components {
-		found[comp.Name] = 0
+	if discovered {
+		for _, comp := range c.opts.Components {
+			found[comp.Name] = 0
+		}
 	}
 	for _, s := range c.opts.Static {
 		found[s.Component] = 0
@@ -268,10 +281,10 @@ func (c *ControlPlane) noteTargets(targets []Target) {
 		}
 		c.lastFound[name] = n
 		if n == 0 {
-			level.Info(c.logger).Log("msg", "control-plane component not exposed: no ready instance in the EndpointSlices of its Service in kube-system; not scraping it", "component", name)
+			level.Info(c.logger).Log("msg", "control-plane component not exposed: no ready instance in the EndpointSlices of its Service in kube-system, no URL configured; not scraping it", "name", name)
 			continue
 		}
-		level.Info(c.logger).Log("msg", "control-plane component found", "component", name, "instances", n)
+		level.Info(c.logger).Log("msg", "control-plane component found", "name", name, "instances", n)
 	}
 }
 
@@ -285,7 +298,7 @@ func (c *ControlPlane) probeHealth(ctx context.Context, t Target) bool {
 	}
 	resp, err := c.httpFor(t.BaseURL).Do(req)
 	if err != nil {
-		level.Debug(c.logger).Log("msg", "component health probe failed", "component", t.Component, "instance", t.Instance, "err", err)
+		level.Debug(c.logger).Log("msg", "component health probe failed", "name", t.Component, "instance", t.Instance, "err", err)
 		return false
 	}
 	defer resp.Body.Close()

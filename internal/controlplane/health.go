@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"path"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,6 +79,8 @@ type componentHealthKey struct{ component, instance, urn string }
 type health struct {
 	cluster, urn string
 	client       kubernetes.Interface
+	http         *http.Client // client-go's transport: the agent's credentials and the apiserver's CA
+	apiBase      *url.URL
 	timeout      time.Duration
 	logger       log.Logger
 
@@ -86,9 +92,9 @@ type health struct {
 	failing    map[string]string // probe → the reason last logged, for one line per change
 }
 
-func newHealth(cluster, urn string, client kubernetes.Interface, timeout time.Duration, logger log.Logger) *health {
+func newHealth(cluster, urn string, client kubernetes.Interface, hc *http.Client, apiBase *url.URL, timeout time.Duration, logger log.Logger) *health {
 	return &health{
-		cluster: cluster, urn: urn, client: client, timeout: timeout, logger: logger,
+		cluster: cluster, urn: urn, client: client, http: hc, apiBase: apiBase, timeout: timeout, logger: logger,
 		probes: map[string]probeResult{}, endpoints: map[string]endpointState{},
 		components: map[componentHealthKey]bool{}, failing: map[string]string{},
 	}
@@ -99,32 +105,70 @@ func (h *health) pollEndpoint(ctx context.Context, endpoint string) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
 	start := time.Now()
-	var code int
-	body, err := h.client.CoreV1().RESTClient().Get().AbsPath("/"+endpoint).Param("verbose", "").
-		MaxRetries(0).Do(ctx).StatusCode(&code).Raw()
+	code, body, err := h.get(ctx, endpoint)
 	dur := time.Since(start)
 
-	st := endpointState{healthy: code == http.StatusOK && err == nil}
-	var reason error
+	var st endpointState
+	var reason, failing error
 	switch {
-	case code == http.StatusOK || code == http.StatusInternalServerError:
+	case err != nil:
+		reason = fmt.Errorf("GET /%s: %w", endpoint, err)
+	case code != http.StatusOK && code != http.StatusInternalServerError:
+		reason = fmt.Errorf("GET /%s: HTTP %d: %s", endpoint, code, truncate(string(body)))
+	default:
 		// 500 carries the same verbose body, naming the failed checks.
 		checks, perr := parseVerbose(body)
 		if perr != nil {
-			reason = fmt.Errorf("reading /%s: %w", endpoint, perr)
+			reason = fmt.Errorf("GET /%s: HTTP %d: %w", endpoint, code, perr)
 			break
 		}
-		st.checks = checks
-	case err != nil:
-		reason = fmt.Errorf("GET /%s: %w", endpoint, err)
-	default:
-		reason = fmt.Errorf("GET /%s: HTTP %d", endpoint, code)
+		st = endpointState{healthy: code == http.StatusOK, checks: checks}
+		if !st.healthy {
+			failing = fmt.Errorf("/%s fails: %s", endpoint, failedChecks(checks))
+		}
 	}
 	h.mu.Lock()
 	h.endpoints[endpoint] = st
 	h.probes[endpoint] = probeResult{success: reason == nil, duration: dur}
 	h.mu.Unlock()
 	h.noteOutcome(endpoint, reason)
+	if reason == nil {
+		h.noteOutcome(endpoint+" checks", failing)
+	}
+}
+
+// get GETs /<endpoint>?verbose from the apiserver, reading at most 1 MiB.
+func (h *health) get(ctx context.Context, endpoint string) (int, []byte, error) {
+	u := *h.apiBase
+	u.Path = path.Join("/", u.Path, endpoint)
+	u.RawQuery = "verbose"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := h.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return 0, nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	return resp.StatusCode, body, nil
+}
+
+func failedChecks(checks []Check) string {
+	var names []string
+	for _, c := range checks {
+		if !c.OK {
+			names = append(names, c.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "no check named as failing"
+	}
+	return strings.Join(names, ", ")
 }
 
 // pollComponentStatuses lists componentstatuses. The API is deprecated since
@@ -201,7 +245,7 @@ func (h *health) noteOutcome(probe string, reason error) {
 	}
 	h.mu.Unlock()
 	if reason == nil {
-		level.Info(h.logger).Log("msg", "control-plane probe succeeds again", "probe", probe)
+		level.Info(h.logger).Log("msg", "control-plane probe passes again", "probe", probe)
 		return
 	}
 	level.Info(h.logger).Log("msg", "control-plane probe fails; reported as metrics, logged again only when this changes", "probe", probe, "err", reason)

@@ -44,7 +44,7 @@ func gather(t *testing.T, c prometheus.Collector, names ...string) string {
 }
 
 func TestHealthCollector(t *testing.T) {
-	h := newHealth("prod", "urn:cluster:/kubernetes:prod", nil, time.Second, log.NewNopLogger())
+	h := newHealth("prod", "urn:cluster:/kubernetes:prod", nil, nil, nil, time.Second, log.NewNopLogger())
 	h.endpoints[endpointReadyz] = endpointState{healthy: false, checks: []Check{{"ping", true}, {"etcd", false}, {"etcd", false}}}
 	h.endpoints[endpointLivez] = endpointState{healthy: false} // did not answer: no checks
 	h.statuses = []componentStatusState{{"etcd-0", true}, {"scheduler", false}}
@@ -82,7 +82,7 @@ kubetopo_controlplane_probe_success{probe="readyz"} 1
 // keeps failing the same way, one when it recovers.
 func TestNoteOutcome(t *testing.T) {
 	var n int
-	h := newHealth("prod", "urn", nil, time.Second, log.LoggerFunc(func(...any) error { n++; return nil }))
+	h := newHealth("prod", "urn", nil, nil, nil, time.Second, log.LoggerFunc(func(...any) error { n++; return nil }))
 	fail := errors.New("connection refused")
 	for _, step := range []struct {
 		err  error
