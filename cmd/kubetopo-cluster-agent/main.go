@@ -52,6 +52,7 @@ func run(args []string) int {
 		logLevel    = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum(logging.Levels...)
 		logFormat   = app.Flag("log.format", "Output format of log messages: logfmt, json.").Default("logfmt").Enum(logging.Formats...)
 	)
+	cpFlags := addControlPlaneFlags(app)
 	app.Version(version.Print(name))
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {
@@ -82,6 +83,7 @@ func run(args []string) int {
 	}
 	cfg.QPS, cfg.Burst = *apiQPS, *apiBurst
 	cfg.UserAgent = name + "/" + version.Version
+	cpCfg := rest.CopyConfig(cfg) // before the topology's request counting
 	reg := prometheus.NewRegistry()
 	if err := clusteragent.InstrumentConfig(cfg, reg, kinds); err != nil {
 		level.Error(logger).Log("msg", "cannot instrument the Kubernetes client", "err", err)
@@ -110,11 +112,20 @@ func run(args []string) int {
 		return 1
 	}
 
+	cp, err := cpFlags.build(cpCfg, *cluster, logger, reg)
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot configure the control-plane view", "err", err)
+		return 2
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	level.Info(logger).Log("msg", "starting "+name, "version", version.Info(), "cluster", *cluster, "apiserver", cfg.Host, "resources", len(kinds))
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return agent.Run(ctx) })
+	if cp != nil {
+		g.Go(func() error { return cp.Run(ctx) })
+	}
 	g.Go(func() error {
 		return server.Run(ctx, server.Options{
 			Name: name, Description: "Kubernetes topology as Prometheus info series",
