@@ -43,10 +43,10 @@ var desiredReady = map[string][3]string{
 // Waiting reasons and the state they give a container. A reason not listed
 // (ContainerCreating, PodInitializing) is a normal start: CLEAR.
 var waitingReasons = map[string]State{
-	"CrashLoopBackOff":           Critical, // started and keeps failing
-	"ImagePullBackOff":           Critical, // pulls failed repeatedly; the kubelet backs off
-	"InvalidImageName":           Critical, // can never succeed without a change
-	"CreateContainerConfigError": Critical, // a missing ConfigMap/Secret key: needs a change
+	"CrashLoopBackOff":           Critical,  // started and keeps failing
+	"ImagePullBackOff":           Critical,  // pulls failed repeatedly; the kubelet backs off
+	"InvalidImageName":           Critical,  // can never succeed without a change
+	"CreateContainerConfigError": Critical,  // a missing ConfigMap/Secret key: needs a change
 	"ErrImagePull":               Deviating, // the first failed pull: may still succeed
 	"CreateContainerError":       Deviating,
 	"RunContainerError":          Deviating,

@@ -65,7 +65,9 @@ func TestChecks(t *testing.T) {
 func smallGraph() *model.Graph {
 	b := model.NewBuilder()
 	add := func(urn, typ string) { b.AddComponent(&model.Component{URN: urn, Type: typ, Cluster: "c", Name: urn}) }
-	rel := func(typ, src, tgt string) { b.AddRelation(&model.Relation{Cluster: "c", Type: typ, Source: src, Target: tgt}) }
+	rel := func(typ, src, tgt string) {
+		b.AddRelation(&model.Relation{Cluster: "c", Type: typ, Source: src, Target: tgt})
+	}
 	for urn, typ := range map[string]string{"ns": "namespace", "deploy": "deployment", "rs": "replicaset", "p1": "pod", "p2": "pod", "c1": "container", "c2": "container", "n1": "node", "svc": "service", "cm": "configmap", "cluster": "cluster"} {
 		add(urn, typ)
 	}
