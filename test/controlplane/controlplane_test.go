@@ -5,8 +5,8 @@ package controlplane
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"io"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
