@@ -22,8 +22,22 @@ var contentType = string(expfmt.NewFormat(expfmt.TypeTextPlain))
 type Handler struct {
 	store    *Store
 	gatherer prometheus.Gatherer
+	metrics  MetricsWriter
 	logger   log.Logger
 	gzips    sync.Pool
+}
+
+// MetricsWriter writes the gatherer's metrics together with series from
+// elsewhere (the control plane's, republished), merged family by family so
+// that a name both carry (go_goroutines) has one header.
+type MetricsWriter interface {
+	WriteMetrics(w io.Writer, g prometheus.Gatherer) error
+}
+
+// WithMetricsWriter makes h write what follows the topology through m.
+func (h *Handler) WithMetricsWriter(m MetricsWriter) *Handler {
+	h.metrics = m
+	return h
 }
 
 // NewHandler returns the /metrics handler.
@@ -53,6 +67,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := h.store.WriteTo(out); err != nil {
 		level.Debug(h.logger).Log("msg", "writing topology failed", "err", err)
+		return
+	}
+	if h.metrics != nil {
+		if err := h.metrics.WriteMetrics(out, h.gatherer); err != nil {
+			level.Warn(h.logger).Log("msg", "writing the metrics after the topology failed", "err", err)
+		}
 		return
 	}
 	mfs, err := h.gatherer.Gather()
