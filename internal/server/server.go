@@ -30,6 +30,9 @@ type Options struct {
 	Links  []web.LandingLinks
 	Flags  *web.FlagConfig
 	Logger log.Logger
+	// ShutdownTimeout bounds the wait for in-flight requests on shutdown
+	// (default 5s).
+	ShutdownTimeout time.Duration
 }
 
 // Mux returns the routes without serving them (tests use it with httptest).
@@ -76,7 +79,11 @@ func Run(ctx context.Context, o Options) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		timeout := o.ShutdownTimeout
+		if timeout <= 0 {
+			timeout = 5 * time.Second
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			level.Warn(o.Logger).Log("msg", "shutdown", "err", err)

@@ -1,0 +1,130 @@
+// Command kubetopo-receiver is kubetopo's remote-write endpoint: it accepts
+// Prometheus Remote-Write 1.0 and 2.0 from agents and Prometheus servers,
+// authenticates them by API key and forwards every write to one or more
+// downstream remote-write receivers, acknowledging only what all of them
+// stored. It keeps no state.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/kubetopo/kubetopo/internal/logging"
+	"github.com/kubetopo/kubetopo/internal/server"
+	"github.com/kubetopo/kubetopo/remotewrite"
+)
+
+const name = "kubetopo-receiver"
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	app := kingpin.New(name, "Receives Prometheus remote-write (1.0 and 2.0) and forwards it to downstream remote-write receivers.")
+	var (
+		webFlags        = kingpinflag.AddFlags(app, ":9848")
+		metricsPath     = app.Flag("web.telemetry-path", "Path under which to expose the receiver's own metrics.").Default("/metrics").String()
+		writePath       = app.Flag("web.write-path", "Path of the remote-write endpoint.").Default("/api/v1/write").String()
+		shutdownTimeout = app.Flag("web.shutdown-timeout", "On SIGTERM, how long to wait for in-flight writes to finish.").Default("30s").Duration()
+		apiKeyFile      = app.Flag("auth.api-key-file", "File with the API keys senders must present (one per line): X-API-Key or sts-api-key header, Authorization: Bearer, or basic auth as user 'apikey'. Unset: writes are not authenticated by key.").Default("").String()
+		forwardURLs     = app.Flag("forward.url", "Downstream remote-write URL (repeatable). Every write is acknowledged only once all downstreams have it.").Strings()
+		forwardProto    = app.Flag("forward.protocol", "Remote-write protocol of the --forward.url downstreams: 1.0 or 2.0.").Default("1.0").Enum("1.0", "2.0")
+		forwardTimeout  = app.Flag("forward.timeout", "Timeout of one request to a --forward.url downstream.").Default("30s").Duration()
+		forwardConfig   = app.Flag("forward.config.file", "YAML file with more downstreams and per-downstream protocol, timeout, headers, basic_auth.password_file and bearer_token_file (see docs/receiver.md).").Default("").String()
+		maxBody         = app.Flag("write.max-body-bytes", "Largest compressed request body; larger get 413.").Default("32MiB").Bytes()
+		maxDecoded      = app.Flag("write.max-decoded-bytes", "Largest decompressed request (from snappy's header, checked before decoding); larger get 413.").Default("64MiB").Bytes()
+		maxInFlight     = app.Flag("write.max-in-flight", "Requests handled at once; more get 503 with Retry-After, which senders retry.").Default("64").Int()
+		retryAfter      = app.Flag("write.retry-after", "Retry-After sent with 503 answers.").Default("1s").Duration()
+		logLevel        = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum(logging.Levels...)
+		logFormat       = app.Flag("log.format", "Output format of log messages: logfmt, json.").Default("logfmt").Enum(logging.Formats...)
+	)
+	app.Version(version.Print(name))
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return 2
+	}
+	logger, err := logging.New(os.Stderr, *logLevel, *logFormat)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return 2
+	}
+	var downstreams []remotewrite.Downstream
+	for _, u := range *forwardURLs {
+		d, err := remotewrite.NewDownstream(u, *forwardProto, *forwardTimeout)
+		if err != nil {
+			level.Error(logger).Log("msg", "bad --forward.url", "err", err)
+			return 2
+		}
+		downstreams = append(downstreams, d)
+	}
+	if *forwardConfig != "" {
+		ds, err := remotewrite.LoadDownstreams(*forwardConfig)
+		if err != nil {
+			level.Error(logger).Log("msg", "bad --forward.config.file", "err", err)
+			return 2
+		}
+		downstreams = append(downstreams, ds...)
+	}
+	var keys *remotewrite.APIKeys
+	if *apiKeyFile != "" {
+		if keys, err = remotewrite.LoadAPIKeys(*apiKeyFile); err != nil {
+			level.Error(logger).Log("msg", "bad --auth.api-key-file", "err", err)
+			return 2
+		}
+	} else {
+		level.Warn(logger).Log("msg", "no --auth.api-key-file: writes are accepted without an API key")
+	}
+	if len(downstreams) == 0 {
+		level.Warn(logger).Log("msg", "no --forward.url or --forward.config.file: writes are acknowledged and discarded")
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(versioncollector.NewCollector("kubetopo_receiver"), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h, err := remotewrite.NewHandler(remotewrite.Options{
+		Logger: logger, Registerer: reg, Keys: keys,
+		MaxBodyBytes: int(*maxBody), MaxDecodedBytes: int(*maxDecoded), MaxInFlight: *maxInFlight,
+		RetryAfter: *retryAfter, Downstreams: downstreams, UserAgent: name + "/" + version.Version,
+	})
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot build the write handler", "err", err)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	names := make([]string, 0, len(downstreams))
+	for _, d := range downstreams {
+		names = append(names, d.Name)
+	}
+	level.Info(logger).Log("msg", "starting "+name, "version", version.Info(), "write_path", *writePath, "downstreams", fmt.Sprint(names))
+	err = server.Run(ctx, server.Options{
+		Name: name, Description: "Prometheus remote-write receiver of kubetopo",
+		MetricsPath: *metricsPath, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		Extra: map[string]http.Handler{*writePath: h},
+		Links: []web.LandingLinks{{Address: *writePath, Text: "Remote-write endpoint (POST)"}},
+		Flags: webFlags, Logger: logger, ShutdownTimeout: *shutdownTimeout,
+	})
+	if err != nil {
+		level.Error(logger).Log("msg", "stopped", "err", err)
+		return 1
+	}
+	level.Info(logger).Log("msg", "stopped")
+	return 0
+}

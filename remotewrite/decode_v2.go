@@ -1,0 +1,324 @@
+package remotewrite
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	errOddRefs  = errors.New("odd number of label references")
+	errRefRange = errors.New("symbol reference out of range")
+)
+
+// decodeV2 decodes an io.prometheus.write.v2.Request from b into r. Label
+// references are resolved against the symbol table once, into labels whose
+// strings are views into b.
+func (r *Request) decodeV2(b []byte) error {
+	r.reset()
+	r.Protocol = V2
+	// Pass 1: the symbol table (it may legally follow the series).
+	i := 0
+	for i < len(b) {
+		start := i
+		field, wt, n, err := tag(b, i)
+		if err != nil {
+			return err
+		}
+		i = n
+		switch field {
+		case 4, 5:
+			if wt != 2 {
+				return wireTypeError{"Request." + itoa(int(field)), wt}
+			}
+			s, e, err := lenDelim(b, i)
+			if err != nil {
+				return err
+			}
+			if field == 4 {
+				r.Symbols = append(r.Symbols, view(b, s, e))
+			}
+			i = e
+		default:
+			if i, err = skip(b, start); err != nil {
+				return err
+			}
+		}
+	}
+	// Pass 2: the series. The structure was checked by pass 1.
+	for i = 0; i < len(b); {
+		start := i
+		field, _, n, _ := tag(b, i)
+		i = n
+		if field != 4 && field != 5 {
+			i, _ = skip(b, start)
+			continue
+		}
+		s, e, _ := lenDelim(b, i)
+		if field == 5 {
+			if err := r.decodeSeriesV2(b[:e], s); err != nil {
+				return err
+			}
+		}
+		i = e
+	}
+	return nil
+}
+
+// refs appends the uint32 references of a repeated uint32 field (packed or
+// not) at b[i:] to r.refs.
+func (r *Request) readRefs(b []byte, i, wt int) (int, error) {
+	var v uint64
+	var err error
+	switch wt {
+	case 0:
+		if v, i, err = uvarint(b, i); err != nil {
+			return 0, err
+		}
+		r.refs = append(r.refs, uint32(v))
+		return i, nil
+	case 2:
+		s, e, err := lenDelim(b, i)
+		if err != nil {
+			return 0, err
+		}
+		for i = s; i < e; {
+			if b[i] < 0x80 {
+				r.refs = append(r.refs, uint32(b[i]))
+				i++
+				continue
+			}
+			if v, i, err = uvarint(b, i); err != nil {
+				return 0, err
+			}
+			r.refs = append(r.refs, uint32(v))
+		}
+		return i, nil
+	}
+	return 0, wireTypeError{"labels_refs", wt}
+}
+
+// resolve turns r.refs[from:] into labels appended to dst.
+func (r *Request) resolve(dst []Label, from int) ([]Label, error) {
+	refs := r.refs[from:]
+	if len(refs)%2 != 0 {
+		return dst, errOddRefs
+	}
+	syms := r.Symbols
+	for j := 0; j+1 < len(refs); j += 2 {
+		n, v := refs[j], refs[j+1]
+		if int(n) >= len(syms) || int(v) >= len(syms) {
+			return dst, errRefRange
+		}
+		dst = append(dst, Label{syms[n], syms[v]})
+	}
+	r.refs = r.refs[:from]
+	return dst, nil
+}
+
+// symbol resolves a metadata reference; 0 (the field's default) is "" even
+// in a request without symbols.
+func (r *Request) symbol(ref uint64) (string, error) {
+	if ref == 0 {
+		return "", nil
+	}
+	if ref >= uint64(len(r.Symbols)) {
+		return "", errRefRange
+	}
+	return r.Symbols[ref], nil
+}
+
+func (r *Request) decodeSeriesV2(b []byte, i int) error {
+	l0, s0, h0, e0 := len(r.labels), len(r.samples), len(r.hists), len(r.exemplars)
+	var md Metadata
+	for i < len(b) {
+		start := i
+		field, wt, n, err := tag(b, i)
+		if err != nil {
+			return err
+		}
+		i = n
+		if field == 1 {
+			if i, err = r.readRefs(b, i, wt); err != nil {
+				return err
+			}
+			continue
+		}
+		if field < 2 || field > 5 {
+			if i, err = skip(b, start); err != nil {
+				return err
+			}
+			continue
+		}
+		if wt != 2 {
+			return wireTypeError{"TimeSeries." + itoa(int(field)), wt}
+		}
+		s, e, err := lenDelim(b, i)
+		if err != nil {
+			return err
+		}
+		switch field {
+		case 2:
+			var smp Sample
+			if smp, err = decodeSampleV2(b[:e], s); err != nil {
+				return err
+			}
+			r.samples = append(r.samples, smp)
+		case 3:
+			var ts int64
+			if ts, err = checkHistogram(b[s:e]); err != nil {
+				return fmt.Errorf("histogram: %w", err)
+			}
+			r.hists = append(r.hists, Histogram{Timestamp: ts, Raw: b[s:e:e]})
+		case 4:
+			if err = r.decodeExemplarV2(b[:e], s); err != nil {
+				return err
+			}
+		case 5:
+			if err = r.decodeMetadataV2(b[:e], s, &md); err != nil {
+				return err
+			}
+		}
+		i = e
+	}
+	var err error
+	if r.labels, err = r.resolve(r.labels, 0); err != nil {
+		return err
+	}
+	l1, s1, h1, e1 := len(r.labels), len(r.samples), len(r.hists), len(r.exemplars)
+	r.Series = append(r.Series, Series{
+		Labels:     r.labels[l0:l1:l1],
+		Samples:    r.samples[s0:s1:s1],
+		Histograms: r.hists[h0:h1:h1],
+		Exemplars:  r.exemplars[e0:e1:e1],
+		Metadata:   md,
+	})
+	r.Counts.Samples += s1 - s0
+	r.Counts.Histograms += h1 - h0
+	r.Counts.Exemplars += e1 - e0
+	return nil
+}
+
+func decodeSampleV2(b []byte, i int) (Sample, error) {
+	var smp Sample
+	for i < len(b) {
+		start := i
+		field, wt, n, err := tag(b, i)
+		if err != nil {
+			return smp, err
+		}
+		i = n
+		switch field {
+		case 1:
+			if wt != 1 {
+				return smp, wireTypeError{"Sample.value", wt}
+			}
+			if smp.Value, i, err = float64At(b, i); err != nil {
+				return smp, err
+			}
+		case 2, 3:
+			if wt != 0 {
+				return smp, wireTypeError{"Sample." + itoa(int(field)), wt}
+			}
+			var v uint64
+			if v, i, err = uvarint(b, i); err != nil {
+				return smp, err
+			}
+			if field == 2 {
+				smp.Timestamp = int64(v)
+			} else {
+				smp.StartTimestamp = int64(v)
+			}
+		default:
+			if i, err = skip(b, start); err != nil {
+				return smp, err
+			}
+		}
+	}
+	return smp, nil
+}
+
+func (r *Request) decodeExemplarV2(b []byte, i int) error {
+	var ex Exemplar
+	from := len(r.refs)
+	for i < len(b) {
+		start := i
+		field, wt, n, err := tag(b, i)
+		if err != nil {
+			return err
+		}
+		i = n
+		switch field {
+		case 1:
+			if i, err = r.readRefs(b, i, wt); err != nil {
+				return err
+			}
+		case 2:
+			if wt != 1 {
+				return wireTypeError{"Exemplar.value", wt}
+			}
+			if ex.Value, i, err = float64At(b, i); err != nil {
+				return err
+			}
+		case 3:
+			if wt != 0 {
+				return wireTypeError{"Exemplar.timestamp", wt}
+			}
+			var v uint64
+			if v, i, err = uvarint(b, i); err != nil {
+				return err
+			}
+			ex.Timestamp = int64(v)
+		default:
+			if i, err = skip(b, start); err != nil {
+				return err
+			}
+		}
+	}
+	l0 := len(r.exLabels)
+	var err error
+	if r.exLabels, err = r.resolve(r.exLabels, from); err != nil {
+		return fmt.Errorf("exemplar: %w", err)
+	}
+	l1 := len(r.exLabels)
+	ex.Labels = r.exLabels[l0:l1:l1]
+	r.exemplars = append(r.exemplars, ex)
+	return nil
+}
+
+func (r *Request) decodeMetadataV2(b []byte, i int, md *Metadata) error {
+	for i < len(b) {
+		start := i
+		field, wt, n, err := tag(b, i)
+		if err != nil {
+			return err
+		}
+		i = n
+		switch field {
+		case 1, 3, 4:
+			if wt != 0 {
+				return wireTypeError{"Metadata." + itoa(int(field)), wt}
+			}
+			var v uint64
+			if v, i, err = uvarint(b, i); err != nil {
+				return err
+			}
+			switch field {
+			case 1:
+				md.Type = MetricType(int32(v))
+			case 3:
+				if md.Help, err = r.symbol(uint64(uint32(v))); err != nil {
+					return fmt.Errorf("metadata help: %w", err)
+				}
+			case 4:
+				if md.Unit, err = r.symbol(uint64(uint32(v))); err != nil {
+					return fmt.Errorf("metadata unit: %w", err)
+				}
+			}
+		default:
+			if i, err = skip(b, start); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
