@@ -77,7 +77,7 @@ func (c *Cluster) component(name string) ([]string, readyFunc, error) {
 			"--cert-dir=" + filepath.Join(c.StateDir, "certs", name),
 		}, c.httpCheck(c.admin, c.Server()+"/readyz", ""), nil
 	case ControllerManager:
-		return []string{
+		return append([]string{
 			"--kubeconfig=" + kubeconfig(name),
 			"--authentication-kubeconfig=" + kubeconfig(name),
 			"--authorization-kubeconfig=" + kubeconfig(name),
@@ -98,7 +98,7 @@ func (c *Cluster) component(name string) ([]string, readyFunc, error) {
 			"--bind-address=127.0.0.1",
 			"--cert-dir=" + filepath.Join(c.StateDir, "certs", name),
 			"--leader-elect=false",
-		}, c.httpCheck(insecureClient(), "https://"+local(name)+"/healthz", ""), nil
+		}, c.st.ControllerManagerArgs...), c.httpCheck(insecureClient(), "https://"+local(name)+"/healthz", ""), nil
 	case Scheduler:
 		return []string{
 			"--kubeconfig=" + kubeconfig(name),

@@ -49,6 +49,10 @@ type Options struct {
 	Controllers bool   // also run kube-controller-manager and kube-scheduler
 	KwokNodes   int    // run kwok and create this many fake nodes (0 = no kwok)
 	Logf        func(format string, args ...any)
+	// ControllerManagerArgs are added to kube-controller-manager's flags (a later
+	// flag wins), e.g. a longer --node-monitor-grace-period for benchmarks on a
+	// loaded machine, where a late kwok heartbeat must not mark nodes NotReady.
+	ControllerManagerArgs []string
 }
 
 // state is what a later process needs to manage the cluster: <StateDir>/state.json.
@@ -57,6 +61,8 @@ type state struct {
 	Controllers bool           `json:"controllers"`
 	KwokNodes   int            `json:"kwokNodes"`
 	Ports       map[string]int `json:"ports"` // component (and "etcd-peer") -> port
+	// ControllerManagerArgs: Options.ControllerManagerArgs.
+	ControllerManagerArgs []string `json:"controllerManagerArgs,omitempty"`
 }
 
 // Cluster is a running (or stopped) test cluster.
@@ -197,7 +203,7 @@ func newCluster(opts Options) (*Cluster, error) {
 		CAFile:        pki.caCert,
 		AdminCertFile: pki.clientCert["admin"],
 		AdminKeyFile:  pki.clientKey["admin"],
-		st:            state{BinDir: binDir, Controllers: opts.Controllers, KwokNodes: opts.KwokNodes},
+		st:            state{BinDir: binDir, Controllers: opts.Controllers, KwokNodes: opts.KwokNodes, ControllerManagerArgs: opts.ControllerManagerArgs},
 		pki:           pki,
 		logf:          logf,
 		procs:         map[string]*process{},
