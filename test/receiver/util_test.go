@@ -1,0 +1,15 @@
+//go:build integration
+
+package receiver
+
+import (
+	"os"
+	"testing"
+)
+
+func writeFile(t testing.TB, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
