@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubetopo/kubetopo/internal/republish"
 	"github.com/kubetopo/kubetopo/topology"
 )
 
@@ -51,22 +51,25 @@ type Options struct {
 
 // ControlPlane polls the control plane's health and metrics.
 type ControlPlane struct {
-	opts     Options
-	urns     topology.URNs
-	logger   log.Logger
-	client   kubernetes.Interface
-	health   *health
-	factory  informers.SharedInformerFactory
-	slices   discoverylisters.EndpointSliceLister
-	synced   func() bool  // the EndpointSlice informer has synced
-	secure   *http.Client // HTTPS targets, with the agent's credentials
-	plain    *http.Client // HTTP targets, no credentials
-	apiURL   string       // the apiserver's /metrics
-	apiHTTP  *http.Client
-	nTargets *prometheus.GaugeVec
+	opts       Options
+	urns       topology.URNs
+	logger     log.Logger
+	client     kubernetes.Interface
+	health     *health
+	factory    informers.SharedInformerFactory
+	slices     discoverylisters.EndpointSliceLister
+	synced     func() bool  // the EndpointSlice informer has synced
+	secure     *http.Client // HTTPS targets, with the agent's credentials
+	plain      *http.Client // HTTP targets, no credentials
+	apiURL     string       // the apiserver's /metrics
+	apiAddress string       // its host:port
+	apiHTTP    *http.Client
+	nTargets   *prometheus.GaugeVec
+	rep        *republish.Republisher
 
 	mu        sync.Mutex
-	lastFound map[string]int // component → instances found, for one log line per change
+	lastFound map[string]int  // component → instances found, for one log line per change
+	scraped   map[string]bool // sources scraped last time
 }
 
 // New validates opts and builds the clients; Run starts polling.
@@ -122,16 +125,23 @@ func New(opts Options) (*ControlPlane, error) {
 	urns := topology.NewURNs(opts.Cluster)
 	c := &ControlPlane{
 		opts: opts, urns: urns, logger: logger, client: client,
-		health:  newHealth(opts.Cluster, urns.Cluster(), client, apiHTTP, &apiBase, opts.Timeout, logger),
-		secure:  secure,
-		plain:   &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 2, IdleConnTimeout: 2 * opts.Interval}},
-		apiURL:  base.String(),
-		apiHTTP: apiHTTP,
+		health:     newHealth(opts.Cluster, urns.Cluster(), client, apiHTTP, &apiBase, opts.Timeout, logger),
+		secure:     secure,
+		plain:      &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 2, IdleConnTimeout: 2 * opts.Interval}},
+		apiURL:     base.String(),
+		apiAddress: base.Host,
+		apiHTTP:    apiHTTP,
 		nTargets: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "kubetopo_controlplane_targets",
 			Help: "Instances of a control-plane component found to scrape (EndpointSlices in kube-system and configured URLs); 0 when the cluster does not expose it.",
 		}, []string{"component"}),
 		lastFound: map[string]int{},
+		scraped:   map[string]bool{},
+	}
+	// Failures are logged here, once per change, not by the republisher
+	// once per scrape.
+	if c.rep, err = republish.New(republish.Options{Registerer: opts.Registerer}); err != nil {
+		return nil, fmt.Errorf("control plane: register scrape metrics: %w", err)
 	}
 	for _, col := range []prometheus.Collector{c.health, c.nTargets} {
 		if err := opts.Registerer.Register(col); err != nil {
@@ -237,15 +247,21 @@ func (c *ControlPlane) Targets() ([]Target, bool) {
 	return append(out, targetsFromSlices(c.urns, c.opts.Components, slices)...), true
 }
 
-// pollTargets probes every instance's health and scrapes its metrics, each
-// in its own goroutine with its own timeout.
+// pollTargets scrapes the apiserver's metrics and every instance's, and
+// probes every instance's health, each in its own goroutine with its own
+// timeout.
 func (c *ControlPlane) pollTargets(ctx context.Context) {
 	targets, discovered := c.Targets()
 	c.noteTargets(targets, discovered)
 	keep := map[componentHealthKey]bool{}
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.scrapeAll(ctx, c.sources(targets))
+	}()
 	for _, t := range targets {
-		k := componentHealthKey{component: t.Component, instance: t.Instance, urn: t.URN}
+		k := componentHealthKey{component: t.Component, address: t.Instance, urn: t.URN}
 		keep[k] = true
 		wg.Add(1)
 		go func() {
@@ -312,11 +328,4 @@ func (c *ControlPlane) httpFor(base string) *http.Client {
 		return c.secure
 	}
 	return c.plain
-}
-
-// apiserverMetricsURL is where the apiserver the agent talks to serves
-// /metrics, honouring a path prefix in the configured host.
-func (c *ControlPlane) apiserverMetricsURL() *url.URL {
-	u, _ := url.Parse(c.apiURL)
-	return u
 }

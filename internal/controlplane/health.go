@@ -48,7 +48,7 @@ var (
 		[]string{"cluster", "urn", "name"}, nil)
 	descComponentHealthy = prometheus.NewDesc(ComponentHealthy,
 		"Whether a control-plane component's health endpoint (/healthz; etcd: /health) answered 200 at the last poll (1) or not (0).",
-		[]string{"cluster", "urn", "component", "instance"}, nil)
+		[]string{"cluster", "urn", "component", "address"}, nil)
 	descProbeSuccess = prometheus.NewDesc(ProbeSuccess,
 		"Whether the last poll of a control-plane health endpoint of the apiserver got an answer it could read (1) or not (0: unreachable, forbidden, not served).",
 		[]string{"probe"}, nil)
@@ -73,7 +73,7 @@ type componentStatusState struct {
 	healthy bool
 }
 
-type componentHealthKey struct{ component, instance, urn string }
+type componentHealthKey struct{ component, address, urn string }
 
 // health keeps the result of the last polls and exposes it as metrics.
 type health struct {
@@ -277,7 +277,7 @@ func (h *health) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descComponentStatus, prometheus.GaugeValue, boolValue(s.healthy), h.cluster, h.urn, s.name)
 	}
 	for k, ok := range h.components {
-		ch <- prometheus.MustNewConstMetric(descComponentHealthy, prometheus.GaugeValue, boolValue(ok), h.cluster, k.urn, k.component, k.instance)
+		ch <- prometheus.MustNewConstMetric(descComponentHealthy, prometheus.GaugeValue, boolValue(ok), h.cluster, k.urn, k.component, k.address)
 	}
 	for probe, r := range h.probes {
 		ch <- prometheus.MustNewConstMetric(descProbeSuccess, prometheus.GaugeValue, boolValue(r.success), probe)

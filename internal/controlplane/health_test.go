@@ -67,7 +67,7 @@ kubetopo_componentstatus_healthy{cluster="prod",name="etcd-0",urn="urn:cluster:/
 kubetopo_componentstatus_healthy{cluster="prod",name="scheduler",urn="urn:cluster:/kubernetes:prod"} 0
 # HELP kubetopo_controlplane_component_healthy Whether a control-plane component's health endpoint (/healthz; etcd: /health) answered 200 at the last poll (1) or not (0).
 # TYPE kubetopo_controlplane_component_healthy gauge
-kubetopo_controlplane_component_healthy{cluster="prod",component="scheduler",instance="10.0.0.1:10259",urn="urn:kubernetes:/prod:kube-system:pod/kube-scheduler-cp-1"} 1
+kubetopo_controlplane_component_healthy{address="10.0.0.1:10259",cluster="prod",component="scheduler",urn="urn:kubernetes:/prod:kube-system:pod/kube-scheduler-cp-1"} 1
 # HELP kubetopo_controlplane_probe_success Whether the last poll of a control-plane health endpoint of the apiserver got an answer it could read (1) or not (0: unreachable, forbidden, not served).
 # TYPE kubetopo_controlplane_probe_success gauge
 kubetopo_controlplane_probe_success{probe="livez"} 0
