@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubetopo/kubetopo/exporter"
 	"github.com/kubetopo/kubetopo/internal/clusteragent"
 	"github.com/kubetopo/kubetopo/internal/controlplane"
 )
@@ -55,4 +56,13 @@ func (f *controlPlaneFlags) build(cfg *rest.Config, cluster string, logger log.L
 		ComponentCAFile: *f.caFile, ComponentInsecureSkipVerify: *f.insecure,
 		Logger: logger, Registerer: reg,
 	})
+}
+
+// withControlPlane serves the control plane's republished series on h's
+// page, merged with the agent's own metrics; cp nil leaves h as it is.
+func withControlPlane(h *exporter.Handler, cp *controlplane.ControlPlane) *exporter.Handler {
+	if cp == nil {
+		return h
+	}
+	return h.WithMetricsWriter(cp)
 }

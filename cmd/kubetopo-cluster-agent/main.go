@@ -26,7 +26,9 @@ import (
 
 	"github.com/kubetopo/kubetopo/exporter"
 	"github.com/kubetopo/kubetopo/internal/clusteragent"
+	"github.com/kubetopo/kubetopo/internal/events"
 	"github.com/kubetopo/kubetopo/internal/logging"
+	"github.com/kubetopo/kubetopo/internal/push"
 	"github.com/kubetopo/kubetopo/internal/server"
 )
 
@@ -49,6 +51,19 @@ func run(args []string) int {
 		denyLabels  = app.Flag("labels.denylist", "Comma-separated Kubernetes label keys never to publish; wins over the allowlist.").Default("").String()
 		apiQPS      = app.Flag("kube.api-qps", "Queries per second to the apiserver (initial lists and watch restarts).").Default("50").Float32()
 		apiBurst    = app.Flag("kube.api-burst", "Burst of queries to the apiserver.").Default("100").Int()
+		evEnabled   = app.Flag("events.enabled", "Watch Kubernetes events, count them in kubetopo_events_total and, with --remote-write.url, deliver them. --no-events.enabled turns it off.").Default("true").Bool()
+		evOverrides = app.Flag("events.category-overrides", "YAML or JSON file mapping event reason to category (Activities, Alerts, Changes, Others); read and validated at start. See docs/events.md.").Default("").String()
+		evCkpt      = app.Flag("events.checkpoint-file", "File remembering which event occurrences were counted and acknowledged by the receiver, so a restart neither repeats nor loses them (in Kubernetes: on an emptyDir or PVC). Empty: in memory only.").Default("").String()
+		evAPI       = app.Flag("events.api", "Event API to watch: auto (events.k8s.io/v1 when served, else v1), events.k8s.io/v1, v1.").Default("auto").Enum("auto", string(clusteragent.EventsV1), string(clusteragent.CoreV1))
+		evMsgMax    = app.Flag("events.message-max-bytes", "Longest event message sent in the message label; longer ones are cut and end in '…'.").Default("1024").Int()
+		rwURL       = app.Flag("remote-write.url", "Receiver's Prometheus remote-write endpoint (e.g. https://kubetopo-receiver/api/v1/write). Empty: push nothing.").Default("").String()
+		rwKeyFile   = app.Flag("remote-write.api-key-file", "File holding the API key for the receiver (never pass the key itself on the command line).").Default("").String()
+		rwKeyHeader = app.Flag("remote-write.api-key-header", "Header carrying the API key; '-' for none.").Default(push.DefaultAPIKeyHeader).String()
+		rwBasic     = app.Flag("remote-write.api-key-basic-auth", "Also send the API key as the password of basic auth user 'apikey' (StackState's receiver convention).").Default("false").Bool()
+		rwTimeout   = app.Flag("remote-write.timeout", "Timeout of one remote-write request.").Default("30s").Duration()
+		rwBatch     = app.Flag("remote-write.batch-size", "Most event series per remote-write request.").Default("500").Int()
+		rwTopology  = app.Flag("remote-write.topology", "Also push the topology series (kubetopo_component_info, _labels, kubetopo_relation_info) every --remote-write.topology-interval.").Default("false").Bool()
+		rwTopoEvery = app.Flag("remote-write.topology-interval", "How often the topology is pushed with --remote-write.topology.").Default("60s").Duration()
 		logLevel    = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum(logging.Levels...)
 		logFormat   = app.Flag("log.format", "Output format of log messages: logfmt, json.").Default("logfmt").Enum(logging.Formats...)
 	)
@@ -76,6 +91,28 @@ func run(args []string) int {
 		level.Error(logger).Log("msg", "bad flags", "err", err)
 		return 2
 	}
+	// Flags that name files are checked before anything connects: a bad
+	// file is exit code 2 with the reason, never a silent default.
+	reg := prometheus.NewRegistry()
+	rw, err := remoteWrite(remoteWriteFlags{
+		url: *rwURL, keyFile: *rwKeyFile, keyHeader: *rwKeyHeader, basicAuth: *rwBasic, timeout: *rwTimeout,
+	}, reg, logger)
+	if err != nil {
+		level.Error(logger).Log("msg", "bad flags", "err", err)
+		return 2
+	}
+	if *rwTopology && rw == nil {
+		level.Error(logger).Log("msg", "bad flags", "err", "--remote-write.topology needs --remote-write.url")
+		return 2
+	}
+	var pipeline *events.Pipeline
+	if *evEnabled {
+		pipeline, err = eventPipeline(*cluster, *evOverrides, *evCkpt, *evMsgMax, *rwBatch, rw, reg, logger)
+		if err != nil {
+			level.Error(logger).Log("msg", "bad flags", "err", err)
+			return 2
+		}
+	}
 	cfg, err := restConfig(*kubeconfig)
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot configure the Kubernetes client", "err", err)
@@ -84,7 +121,6 @@ func run(args []string) int {
 	cfg.QPS, cfg.Burst = *apiQPS, *apiBurst
 	cfg.UserAgent = name + "/" + version.Version
 	cpCfg := rest.CopyConfig(cfg) // before the topology's request counting
-	reg := prometheus.NewRegistry()
 	if err := clusteragent.InstrumentConfig(cfg, reg, kinds); err != nil {
 		level.Error(logger).Log("msg", "cannot instrument the Kubernetes client", "err", err)
 		return 1
@@ -103,9 +139,13 @@ func run(args []string) int {
 	reg.MustRegister(versioncollector.NewCollector("kubetopo"), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	store := exporter.NewStore(*cluster, filter)
+	eventsAPI := clusteragent.EventsAPI(*evAPI)
+	if eventsAPI == "auto" {
+		eventsAPI = ""
+	}
 	agent, err := clusteragent.New(clusteragent.Options{
 		Cluster: *cluster, Client: client, Metadata: md, Kinds: kinds,
-		Store: store, Logger: logger, Registerer: reg,
+		Store: store, Logger: logger, Registerer: reg, Events: pipeline, EventsAPI: eventsAPI,
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot start the agent", "err", err)
@@ -123,13 +163,34 @@ func run(args []string) int {
 	level.Info(logger).Log("msg", "starting "+name, "version", version.Info(), "cluster", *cluster, "apiserver", cfg.Host, "resources", len(kinds))
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return agent.Run(ctx) })
+	if pipeline != nil {
+		g.Go(func() error { return pipeline.Run(ctx) })
+	}
+	if *rwTopology {
+		topo, err := rw.stream("topology", reg)
+		if err != nil {
+			level.Error(logger).Log("msg", "cannot set up the topology push", "err", err)
+			return 1
+		}
+		q, err := push.NewQueue(topo, 1, reg)
+		if err != nil {
+			level.Error(logger).Log("msg", "cannot set up the topology push", "err", err)
+			return 1
+		}
+		g.Go(func() error { return q.Run(ctx) })
+		g.Go(func() error {
+			return clusteragent.PushTopology(ctx, clusteragent.TopologyPushOptions{
+				Store: store, Queue: q, Interval: *rwTopoEvery, Ready: agent.Synced, Logger: logger,
+			})
+		})
+	}
 	if cp != nil {
 		g.Go(func() error { return cp.Run(ctx) })
 	}
 	g.Go(func() error {
 		return server.Run(ctx, server.Options{
 			Name: name, Description: "Kubernetes topology as Prometheus info series",
-			MetricsPath: *metricsPath, Metrics: exporter.NewHandler(store, reg, logger),
+			MetricsPath: *metricsPath, Metrics: withControlPlane(exporter.NewHandler(store, reg, logger), cp),
 			Ready: agent.Synced, Flags: webFlags, Logger: logger,
 		})
 	})
