@@ -4,8 +4,10 @@ package controlplane
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -61,10 +63,12 @@ func TestControlPlane(t *testing.T) {
 
 	// The controller-manager as a kube-prometheus-style setup exposes it: a
 	// Service's EndpointSlice in kube-system naming its pod. The apiserver
-	// refuses loopback addresses in EndpointSlices, and the testbed's
-	// controller-manager listens on 127.0.0.1 only, so this one points at a
-	// documentation address (TEST-NET-2) nothing answers on: the agent must
-	// find it, report it unhealthy, and stay quiet about it.
+	// refuses loopback addresses in EndpointSlices and the testbed's
+	// controller-manager listens on 127.0.0.1 only, so the slice names this
+	// machine's own non-loopback address and port 1, where nothing listens
+	// (an off-machine address would leave the machine: not hermetic). The
+	// agent must find it, report it unhealthy, and say so once.
+	cmAddr := net.JoinHostPort(ownAddress(t), "1")
 	slice := map[string]any{
 		"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
 		"metadata": map[string]any{
@@ -73,11 +77,11 @@ func TestControlPlane(t *testing.T) {
 		},
 		"addressType": "IPv4",
 		"endpoints": []any{map[string]any{
-			"addresses":  []string{"198.51.100.7"},
+			"addresses":  []string{ownAddress(t)},
 			"conditions": map[string]any{"ready": true},
 			"targetRef":  map[string]any{"kind": "Pod", "namespace": "kube-system", "name": "kube-controller-manager-cp-1"},
 		}},
-		"ports": []any{map[string]any{"name": "https-metrics", "port": 10257, "protocol": "TCP"}},
+		"ports": []any{map[string]any{"name": "https-metrics", "port": 1, "protocol": "TCP"}},
 	}
 	if err := c.Do(ctx, http.MethodPost, "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices", slice, nil); err != nil {
 		t.Fatal(err)
@@ -99,6 +103,27 @@ func TestControlPlane(t *testing.T) {
 		}
 		expect(t, a, `kubetopo_apiserver_health_check{check="informer-sync",`+lbl+`endpoint="readyz",`+urn+`}`, 1)
 	})
+	t.Run("apiserver metrics republished", func(t *testing.T) {
+		expect(t, a, `kubetopo_scrape_source_success{source="apiserver"}`, 1)
+		// The apiserver's own series, with cluster, the cluster URN and the
+		// component they came from; names, types and help kept.
+		apiAddr := strings.TrimPrefix(c.Server(), "https://")
+		rep := `{` + lbl + urn + `,control_plane_component="apiserver",control_plane_address="` + apiAddr + `",`
+		expectTopology(t, a, `apiserver_request_total`+rep+`code="201",component="apiserver",dry_run="",group="discovery.k8s.io",resource="endpointslices",scope="resource",subresource="",verb="POST",version="v1"}`)
+		page := a.scrape(t)
+		for _, header := range []string{
+			"# TYPE apiserver_request_total counter\n",
+			"# TYPE apiserver_request_duration_seconds histogram\n",
+			"# HELP apiserver_request_total [STABLE] Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.\n",
+		} {
+			if strings.Count(page, header) != 1 {
+				t.Errorf("the agent's page has %d times %q, want once", strings.Count(page, header), header)
+			}
+		}
+		if n := len(series(page, `apiserver_request_duration_seconds_bucket`+rep)); n == 0 {
+			t.Errorf("no apiserver_request_duration_seconds buckets republished")
+		}
+	})
 	t.Run("componentstatuses", func(t *testing.T) {
 		// v1.33 still serves them: etcd probed by the apiserver itself, the
 		// scheduler and controller-manager only at 127.0.0.1:10259/10257,
@@ -109,17 +134,26 @@ func TestControlPlane(t *testing.T) {
 	})
 	t.Run("discovered controller-manager, unreachable", func(t *testing.T) {
 		expect(t, a, `kubetopo_controlplane_targets{component="controller-manager"}`, 1)
-		expect(t, a, `kubetopo_controlplane_component_healthy{`+lbl+`component="controller-manager",instance="198.51.100.7:10257",urn="urn:kubernetes:/`+clusterName+`:kube-system:pod/kube-controller-manager-cp-1"}`, 0)
+		expect(t, a, `kubetopo_controlplane_component_healthy{address="`+cmAddr+`",`+lbl+`component="controller-manager",urn="urn:kubernetes:/`+clusterName+`:kube-system:pod/kube-controller-manager-cp-1"}`, 0)
 		expect(t, a, `kubetopo_controlplane_targets{component="etcd"}`, 0)
+		expect(t, a, `kubetopo_scrape_source_success{source="controller-manager/`+cmAddr+`"}`, 0)
 	})
 
-	schedHealthy := `kubetopo_controlplane_component_healthy{` + lbl + `component="scheduler",instance="` + schedInstance + `",` + urn + `}`
+	schedHealthy := `kubetopo_controlplane_component_healthy{address="` + schedInstance + `",` + lbl + `component="scheduler",` + urn + `}`
+	schedSuccess := `kubetopo_scrape_source_success{source="scheduler/` + schedInstance + `"}`
+	schedSeries := `go_goroutines{` + lbl + urn + `,control_plane_component="scheduler",control_plane_address="` + schedInstance + `"}`
 	t.Run("scheduler stopped and started", func(t *testing.T) {
 		expect(t, a, schedHealthy, 1)
+		expect(t, a, schedSuccess, 1)
+		expectTopology(t, a, schedSeries)
 		if err := c.StopComponent(testbed.Scheduler); err != nil {
 			t.Fatal(err)
 		}
 		expect(t, a, schedHealthy, 0)
+		expect(t, a, schedSuccess, 0)
+		eventually(t, 30*time.Second, "the stopped scheduler's series gone", func() (bool, string) {
+			return len(series(a.scrape(t), schedSeries)) == 0, "still published"
+		})
 		// Topology still flows while the agent's probes fail.
 		createConfigMap(t, c, "made-after-scheduler-stop")
 		expectTopology(t, a, `kubetopo_component_info{`+lbl+`urn="urn:kubernetes:/`+clusterName+`:default:configmap/made-after-scheduler-stop",`)
@@ -129,6 +163,8 @@ func TestControlPlane(t *testing.T) {
 			t.Fatal(err)
 		}
 		expect(t, a, schedHealthy, 1)
+		expect(t, a, schedSuccess, 1)
+		expectTopology(t, a, schedSeries)
 	})
 
 	t.Run("etcd stopped: readyz check fails, topology resumes", func(t *testing.T) {
@@ -152,10 +188,13 @@ func TestControlPlane(t *testing.T) {
 		// Dozens of failed polls of the unreachable controller-manager and
 		// the stopped scheduler: at most one line each that says so.
 		log := a.logText()
-		if n := strings.Count(log, "198.51.100.7"); n > 0 {
-			t.Errorf("the unreachable controller-manager's address is in %d log lines at level info, want none:\n%s", n, a.logTail())
+		if n := countLines(log, cmAddr); n != 1 {
+			t.Errorf("the unreachable controller-manager's address is in %d log lines at level info, want 1:\n%s", n, a.logTail())
 		}
-		if n := strings.Count(log, "level=error"); n > 0 {
+		if n := countLines(log, "level=warn"); n > 0 {
+			t.Errorf("%d warning lines:\n%s", n, a.logTail())
+		}
+		if n := countLines(log, "level=error"); n > 0 {
 			t.Errorf("%d error lines:\n%s", n, a.logTail())
 		}
 	})
@@ -164,16 +203,45 @@ func TestControlPlane(t *testing.T) {
 		// The agent's page may carry the lint findings of the apiserver's own
 		// metrics it republishes, and nothing else.
 		upstream := map[string]bool{}
-		for _, l := range promtoolCheck(t, apiserverMetrics(t, c)) {
+		for _, l := range promtoolCheck(t, getMetrics(t, c.HTTPClient(), c.Server()+"/metrics")) {
 			upstream[l] = true
 		}
-		t.Logf("promtool check metrics finds %d problems in the apiserver's own /metrics", len(upstream))
+		for _, l := range promtoolCheck(t, getMetrics(t, schedulerClient(t, c), schedURL+"/metrics")) {
+			upstream[l] = true
+		}
+		t.Logf("promtool check metrics finds %d problems in the apiserver's and scheduler's own /metrics", len(upstream))
 		for _, l := range promtoolCheck(t, a.scrape(t)) {
 			if !upstream[l] {
 				t.Errorf("promtool check metrics on the agent's /metrics: %s", l)
 			}
 		}
 	})
+}
+
+func countLines(text, sub string) int {
+	n := 0
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+// ownAddress is this machine's first non-loopback IPv4 address.
+func ownAddress(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() {
+			return n.IP.String()
+		}
+	}
+	t.Fatalf("no non-loopback IPv4 address on this machine (%v): the EndpointSlice of the controller-manager needs one", addrs)
+	return ""
 }
 
 func createConfigMap(t *testing.T, c *testbed.Cluster, name string) {
@@ -193,10 +261,23 @@ func createConfigMap(t *testing.T, c *testbed.Cluster, name string) {
 	t.Fatalf("creating configmap %s: %v", name, err)
 }
 
-// apiserverMetrics is the apiserver's /metrics as the admin reads it.
-func apiserverMetrics(t *testing.T, c *testbed.Cluster) string {
+// schedulerClient authenticates as the admin without verifying the
+// scheduler's self-signed serving certificate.
+func schedulerClient(t *testing.T, c *testbed.Cluster) *http.Client {
 	t.Helper()
-	resp, err := c.HTTPClient().Get(c.Server() + "/metrics")
+	cert, err := tls.LoadX509KeyPair(c.AdminCertFile, c.AdminKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true, //nolint:gosec // loopback test component
+	}}}
+}
+
+// getMetrics GETs an exposition.
+func getMetrics(t *testing.T, hc *http.Client, u string) string {
+	t.Helper()
+	resp, err := hc.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
