@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/kubetopo/kubetopo/exporter"
+	"github.com/kubetopo/kubetopo/internal/events"
 	"github.com/kubetopo/kubetopo/topology"
 )
 
@@ -39,6 +40,11 @@ type Options struct {
 	Store      *exporter.Store
 	Logger     log.Logger
 	Registerer prometheus.Registerer
+	// Events, when set, also watches Kubernetes events (and pods' container
+	// statuses for OOM kills) into this pipeline; EventsAPI forces an API
+	// (empty: discovered).
+	Events    *events.Pipeline
+	EventsAPI EventsAPI
 }
 
 // Agent keeps a Store in step with the cluster.
@@ -56,6 +62,10 @@ type Agent struct {
 	// enqueued counts events handed to the queue; applied is the count up
 	// to which every event is known to be in the store. Idle compares them.
 	enqueued, applied atomic.Uint64
+
+	client       kubernetes.Interface
+	events       *eventsWatch
+	eventsSynced atomic.Bool
 }
 
 type watched struct {
@@ -89,6 +99,7 @@ func New(opts Options) (*Agent, error) {
 		store:  opts.Store,
 		logger: opts.Logger,
 		queue:  workqueue.NewTypedWithConfig(workqueue.TypedQueueConfig[item]{Name: "topology"}),
+		client: opts.Client,
 	}
 	a.join = newSelectorJoin(a.urns, a.store)
 	a.factory = informers.NewSharedInformerFactory(opts.Client, 0)
@@ -116,6 +127,11 @@ func New(opts Options) (*Agent, error) {
 	}
 	for i, w := range a.kinds {
 		if err := a.watch(i, w); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Events != nil {
+		if err := a.watchEvents(opts.Events, opts.EventsAPI); err != nil {
 			return nil, err
 		}
 	}
@@ -163,6 +179,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.queue.ShutDown()
 	}()
 	go a.waitForSync(ctx)
+	go a.waitEventsSync(ctx)
 	for a.processNext() {
 	}
 	a.factory.Shutdown()

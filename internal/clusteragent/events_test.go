@@ -1,0 +1,109 @@
+package clusteragent
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	metadatafake "k8s.io/client-go/metadata/fake"
+
+	"github.com/kubetopo/kubetopo/exporter"
+	"github.com/kubetopo/kubetopo/internal/events"
+)
+
+// The agent feeds events from either API, and pods' OOM kills, into the
+// pipeline; kubetopo_events_total shows them with their URN and category.
+func TestAgentEvents(t *testing.T) {
+	now := metav1.NewTime(time.Now().Truncate(time.Second))
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cart-1", UID: "pod-uid"},
+		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{
+			Name: "app", RestartCount: 1,
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137, FinishedAt: now}},
+		}}},
+	}
+	ref := corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: "shop", Name: "cart-1", FieldPath: "spec.containers{app}"}
+	tests := []struct {
+		api   EventsAPI
+		event runtime.Object
+	}{
+		{CoreV1, &corev1.Event{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "e1", UID: "e1"}, InvolvedObject: ref,
+			Reason: "BackOff", Type: "Normal", Count: 4, FirstTimestamp: now, LastTimestamp: now,
+		}},
+		{EventsV1, &eventsv1.Event{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "e1", UID: "e1"}, Regarding: ref,
+			Reason: "BackOff", Type: "Normal", DeprecatedCount: 4, DeprecatedFirstTimestamp: now, DeprecatedLastTimestamp: now,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.api), func(t *testing.T) {
+			client := kubefake.NewClientset(pod, tt.event)
+			md := metadatafake.NewSimpleMetadataClient(runtime.NewScheme())
+			reg := prometheus.NewRegistry()
+			p, err := events.New(events.Options{Cluster: "test", Registerer: reg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			kinds, err := SelectKinds([]string{"pods"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := New(Options{Cluster: "test", Client: client, Metadata: md, Kinds: kinds, Store: exporter.NewStore("test", nil),
+				Registerer: reg, Events: p, EventsAPI: tt.api})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { _ = a.Run(ctx); close(done) }()
+			defer func() { cancel(); <-done }()
+			want := map[string]float64{
+				"urn:kubernetes:/test:shop:pod/cart-1:container/app|Activities|BackOff|Normal": 4,
+				"urn:kubernetes:/test:shop:pod/cart-1:container/app|Alerts|OOMKilled|Warning":  1,
+			}
+			var got map[string]float64
+			err = wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+				got = eventTotals(t, reg)
+				return a.EventsSynced() && len(got) == len(want), nil
+			})
+			if err != nil {
+				t.Fatalf("events not counted: got %v", got)
+			}
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("%s = %v, want %v (all: %v)", k, got[k], v, got)
+				}
+			}
+		})
+	}
+}
+
+func eventTotals(t *testing.T, g prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "kubetopo_events_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				l[lp.GetName()] = lp.GetValue()
+			}
+			out[l["urn"]+"|"+l["category"]+"|"+l["reason"]+"|"+l["type"]] = m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
