@@ -114,7 +114,7 @@ func (c *Cluster) component(name string) ([]string, readyFunc, error) {
 	case Kwok:
 		// kwok v0.7.0 applies its default node (init + heartbeat with lease) and pod (ready,
 		// complete, delete) stages when no Stage is configured, so no config file is needed.
-		return []string{
+		return append([]string{
 			"--kubeconfig=" + kubeconfig(name),
 			"--manage-all-nodes=false",
 			"--manage-nodes-with-annotation-selector=" + kwokAnnotation + "=fake",
@@ -123,7 +123,7 @@ func (c *Cluster) component(name string) ([]string, readyFunc, error) {
 			"--cidr=10.244.0.1/16",
 			"--node-ip=127.0.0.1",
 			"--server-address=" + local(name),
-		}, c.httpCheck(plainClient(), "http://"+local(name)+"/healthz", ""), nil
+		}, c.st.KwokArgs...), c.httpCheck(plainClient(), "http://"+local(name)+"/healthz", ""), nil
 	}
 	return nil, nil, fmt.Errorf("testbed: unknown component %q", name)
 }

@@ -53,6 +53,10 @@ type Options struct {
 	// flag wins), e.g. a longer --node-monitor-grace-period for benchmarks on a
 	// loaded machine, where a late kwok heartbeat must not mark nodes NotReady.
 	ControllerManagerArgs []string
+	// KwokArgs are added to kwok's flags, e.g. --config=<file> with Stages
+	// (kwok then uses those Stages instead of its defaults for the kinds
+	// they name).
+	KwokArgs []string
 }
 
 // state is what a later process needs to manage the cluster: <StateDir>/state.json.
@@ -63,6 +67,8 @@ type state struct {
 	Ports       map[string]int `json:"ports"` // component (and "etcd-peer") -> port
 	// ControllerManagerArgs: Options.ControllerManagerArgs.
 	ControllerManagerArgs []string `json:"controllerManagerArgs,omitempty"`
+	// KwokArgs: Options.KwokArgs.
+	KwokArgs []string `json:"kwokArgs,omitempty"`
 }
 
 // Cluster is a running (or stopped) test cluster.
@@ -203,7 +209,7 @@ func newCluster(opts Options) (*Cluster, error) {
 		CAFile:        pki.caCert,
 		AdminCertFile: pki.clientCert["admin"],
 		AdminKeyFile:  pki.clientKey["admin"],
-		st:            state{BinDir: binDir, Controllers: opts.Controllers, KwokNodes: opts.KwokNodes, ControllerManagerArgs: opts.ControllerManagerArgs},
+		st:            state{BinDir: binDir, Controllers: opts.Controllers, KwokNodes: opts.KwokNodes, ControllerManagerArgs: opts.ControllerManagerArgs, KwokArgs: opts.KwokArgs},
 		pki:           pki,
 		logf:          logf,
 		procs:         map[string]*process{},
