@@ -1,0 +1,100 @@
+//go:build integration
+
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubetopo/kubetopo/internal/testbed"
+)
+
+// measure starts a fresh agent on the cluster as it is and measures it.
+func measure(t *testing.T, ctx context.Context, cl *testbed.Cluster, c kubernetes.Interface, cfg config, size, nodes int) Result {
+	t.Helper()
+	r := Result{Pods: size, Nodes: nodes, LoadBefore: loadavg()}
+	apiPods, err := podCount(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.PodsAPI = apiPods
+
+	agent := startAgent(t, agentBin, cl.Kubeconfig())
+	defer agent.stop()
+	wall, cpu := agent.waitReady(t, 5*time.Minute)
+	r.SyncWallSec, r.SyncCPUSec = wall.Seconds(), cpu
+	r.RSSAfterSync, _ = agent.memory(t)
+
+	// The first scrape after ready: is the store complete? Scrape until it
+	// has every pod the apiserver has (CronJob pods may come and go: within 2%).
+	s := newScraper(agent.url)
+	first := true
+	for deadline := time.Now().Add(time.Minute); ; {
+		res, err := s.scrape(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Series = parseExposition(res.wire)
+		if first {
+			r.QueueAtReady, first = r.Series.QueueDepth, false
+		}
+		if r.Series.QueueDepth == 0 && r.Series.Pods*100 >= apiPods*98 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute the agent publishes %d pods (queue %d), the apiserver holds %d", r.Series.Pods, r.Series.QueueDepth, apiPods)
+		}
+	}
+	r.HeapAfterSync = r.Series.HeapInuse
+	t.Logf("%d pods: synced in %.2fs wall, %.2f CPU-s; RSS %s after sync; %d samples (%d topology: %d components, %d label sets, %d relations); %d pods published, %d in the apiserver",
+		size, r.SyncWallSec, r.SyncCPUSec, fmtMiB(float64(r.RSSAfterSync)), r.Series.Samples, r.Series.Topology,
+		r.Series.Components, r.Series.Labels, r.Series.Relations, r.Series.Pods, apiPods)
+
+	// Background CPU with nobody scraping (informer resyncs, CronJob churn, GC).
+	c0 := agent.cpuSeconds(t)
+	time.Sleep(cfg.idleWindow) // a measurement window, not synchronisation
+	r.IdleCPUPerSec = (agent.cpuSeconds(t) - c0) / cfg.idleWindow.Seconds()
+
+	r.Plain = scrapeLoop(t, agent, s, false, cfg.scrapes)
+	r.Gzip = scrapeLoop(t, agent, s, true, cfg.scrapes)
+	t.Logf("%d pods: /metrics plain %d bytes p50 %.1f ms p99 %.1f ms %.3f CPU-s/scrape; gzip %d bytes p50 %.1f ms p99 %.1f ms %.3f CPU-s/scrape",
+		size, r.Plain.Bytes, r.Plain.P50ms, r.Plain.P99ms, r.Plain.CPUPerScrape, r.Gzip.Bytes, r.Gzip.P50ms, r.Gzip.P99ms, r.Gzip.CPUPerScrape)
+
+	r.Change = changeToMetric(t, ctx, c, agent, cfg)
+	t.Logf("%d pods: change→metric over %d changes at %d/s while scraping gzip back to back: p50 %.1f ms p99 %.1f ms max %.1f ms (scrape p50 %.1f ms, %d scrapes)",
+		size, r.Change.N, cfg.changeRate, r.Change.P50ms, r.Change.P99ms, r.Change.Maxms, r.Change.ScrapeP50ms, r.Change.Scrapes)
+
+	r.RSSEnd, r.RSSPeak = agent.memory(t)
+	end, err := s.scrape(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.HeapEnd = parseExposition(end.wire).HeapInuse
+	r.LoadAfter = loadavg()
+	t.Logf("%d pods: RSS %s at the end, peak %s; heap in use %s after sync, %s at the end; load %s → %s",
+		size, fmtMiB(float64(r.RSSEnd)), fmtMiB(float64(r.RSSPeak)), fmtMiB(r.HeapAfterSync), fmtMiB(r.HeapEnd), r.LoadBefore, r.LoadAfter)
+	return r
+}
+
+// scrapeLoop scrapes n times back to back and reports latency, size and the
+// agent's CPU per scrape.
+func scrapeLoop(t *testing.T, a *agentProc, s *scraper, gz bool, n int) scrapeStats {
+	t.Helper()
+	var d []time.Duration
+	st := scrapeStats{N: n}
+	c0 := a.cpuSeconds(t)
+	for i := 0; i < n; i++ {
+		res, err := s.scrape(gz)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d = append(d, res.duration)
+		st.Bytes = len(res.wire)
+	}
+	st.CPUPerScrape = (a.cpuSeconds(t) - c0) / float64(n)
+	st.P50ms, st.P99ms, st.Maxms = quantile(d, 0.5), quantile(d, 0.99), quantile(d, 1)
+	return st
+}
