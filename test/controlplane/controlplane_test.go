@@ -184,6 +184,8 @@ func TestControlPlane(t *testing.T) {
 		expectTopology(t, a, `kubetopo_component_info{`+lbl+`urn="urn:kubernetes:/`+clusterName+`:default:configmap/made-after-etcd-restart",`)
 	})
 
+	t.Run("RBAC", func(t *testing.T) { testRBAC(t, c, schedURL) })
+
 	t.Run("quiet logs", func(t *testing.T) {
 		// Dozens of failed polls of the unreachable controller-manager and
 		// the stopped scheduler: at most one line each that says so.
