@@ -129,9 +129,8 @@ func (a *Agent) Sources() []republish.Source {
 	return srcs
 }
 
-// Run starts the informers, waits for their caches, and scrapes every
-// interval until ctx ends.
-func (a *Agent) Run(ctx context.Context) error {
+// Start starts the informers and waits for their caches.
+func (a *Agent) Start(ctx context.Context) error {
 	if a.nodes != nil {
 		a.nodes.Start(ctx.Done())
 		if a.ksm != nil {
@@ -144,15 +143,29 @@ func (a *Agent) Run(ctx context.Context) error {
 			level.Warn(a.o.Logger).Log("msg", "this node's Node object was not found; host info uses /proc only", "node", a.o.Node)
 		}
 	}
+	return nil
+}
+
+// ScrapeOnce runs one scrape round of every current source.
+func (a *Agent) ScrapeOnce(ctx context.Context) {
+	a.rep.ScrapeAll(ctx, a.Sources())
+	a.ready.Store(true)
+	if a.o.AfterRound != nil {
+		a.o.AfterRound(ctx, a.rep.Pages())
+	}
+}
+
+// Run starts the informers, waits for their caches, and scrapes every
+// interval until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
 	level.Info(a.o.Logger).Log("msg", "scraping", "kubelet", a.kubelet[0].URL, "interval", a.o.Interval, "kube_state_metrics", a.ksm != nil)
 	t := time.NewTicker(a.o.Interval)
 	defer t.Stop()
 	for {
-		a.rep.ScrapeAll(ctx, a.Sources())
-		a.ready.Store(true)
-		if a.o.AfterRound != nil {
-			a.o.AfterRound(ctx, a.rep.Pages())
-		}
+		a.ScrapeOnce(ctx)
 		select {
 		case <-ctx.Done():
 			return nil

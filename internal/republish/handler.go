@@ -144,7 +144,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}()
 		out = gz
 	}
-	skipped, err := WritePages(out, h.r.sortedPages(), extra)
+	skipped, err := h.r.Write(out, extra)
 	if err != nil {
 		level.Debug(h.logger).Log("msg", "writing metrics failed", "err", err)
 	}

@@ -3,6 +3,7 @@ package republish
 import (
 	"context"
 	"errors"
+	"io"
 	"sort"
 	"sync"
 	"time"
@@ -148,6 +149,12 @@ func (r *Republisher) Pages() map[string]*Page {
 		}
 	}
 	return m
+}
+
+// Write writes every source's page, merged by family, then extra (see
+// WritePages); it returns the number of blocks left out for a type clash.
+func (r *Republisher) Write(w io.Writer, extra []Block) (skipped int, err error) {
+	return WritePages(w, r.sortedPages(), extra)
 }
 
 // sortedPages returns the pages in source-name order, so output is stable.
