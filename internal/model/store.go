@@ -61,8 +61,18 @@ func NewStore(o StoreOptions) *Store {
 }
 
 // IsTopology reports whether a metric name is one the Store follows.
-func IsTopology(metric string) bool {
-	return metric == ComponentInfo || metric == ComponentLabels || metric == RelationInfo
+func IsTopology(metric string) bool { return topologyName(metric) != "" }
+
+func topologyName(metric string) string {
+	switch metric {
+	case ComponentInfo:
+		return ComponentInfo
+	case ComponentLabels:
+		return ComponentLabels
+	case RelationInfo:
+		return RelationInfo
+	}
+	return ""
 }
 
 // Observe records one sample of a topology series (lbls includes __name__;
@@ -70,8 +80,8 @@ func IsTopology(metric string) bool {
 // Prometheus staleness marker removes the series at once. It returns false
 // for other metric names.
 func (s *Store) Observe(lbls labels.Labels, tsMillis int64, v float64) bool {
-	metric := lbls.Get(labels.MetricName)
-	if !IsTopology(metric) {
+	metric := topologyName(lbls.Get(labels.MetricName)) // a constant: lbls may be a reused buffer
+	if metric == "" {
 		return false
 	}
 	h := lbls.Hash()

@@ -173,3 +173,28 @@ func BenchmarkStoreObserveSeen(b *testing.B) {
 		s.Observe(ls[i%len(ls)], now, 1)
 	}
 }
+
+// TestStoreReusedBuffer: what Observe keeps must not alias the caller's
+// labels, which a remote-write decoder reuses for the next series.
+func TestStoreReusedBuffer(t *testing.T) {
+	s := NewStore(StoreOptions{})
+	sb := labels.NewScratchBuilder(8)
+	var ls labels.Labels
+	now := time.Now().UnixMilli()
+	in := []labels.Labels{
+		comp("c", "pod", "ns", "p"), comp("c", "node", "", "n"),
+		rel("c", "scheduled_on", "urn:kubernetes:/c:ns:pod/p", "pod", "urn:kubernetes:/c:node/n", "node"),
+	}
+	for _, l := range in {
+		sb.Reset()
+		l.Range(func(x labels.Label) { sb.Add(x.Name, x.Value) })
+		sb.Overwrite(&ls) // ls aliases sb's buffer, overwritten by the next series
+		s.Observe(ls, now, 1)
+	}
+	sb.Reset()
+	sb.Add("__name__", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")
+	sb.Overwrite(&ls)
+	if c, r := s.Graph().Len(); c != 2 || r != 1 {
+		t.Errorf("%d components, %d relations; want 2, 1", c, r)
+	}
+}
