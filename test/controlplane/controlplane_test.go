@@ -185,6 +185,7 @@ func TestControlPlane(t *testing.T) {
 	})
 
 	t.Run("RBAC", func(t *testing.T) { testRBAC(t, c, schedURL) })
+	t.Run("rules on a real Prometheus", func(t *testing.T) { testPrometheus(t, a) })
 
 	t.Run("quiet logs", func(t *testing.T) {
 		// Dozens of failed polls of the unreachable controller-manager and
