@@ -33,8 +33,9 @@ type Rewriter struct {
 	// Labels maps, per label name, old values to new ones; it wins over Values.
 	Labels map[string]map[string]string
 	// Required names labels whose value must be mapped (by Labels or Values):
-	// a series carrying such a label with an unmapped value is dropped, so
-	// that no series describes an object the target cluster does not have.
+	// a series carrying such a label with an unmapped, non-empty value is
+	// dropped, so that no series describes an object the target cluster does
+	// not have.
 	Required []string
 	// Drop, when it returns true for a series (its rewritten labels,
 	// including __name__), leaves the series out.
@@ -166,7 +167,7 @@ func (r *Rewriter) render(s series) ([]byte, bool) {
 			return
 		}
 		v, mapped := r.mapValue(l.Name, l.Value)
-		if !mapped && r.required(l.Name) {
+		if !mapped && l.Value != "" && r.required(l.Name) {
 			ok = false
 		}
 		b.Set(l.Name, v)
