@@ -3,6 +3,7 @@ package receiver
 import (
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -67,7 +68,7 @@ func (s *streams) observe(urn, rule string, h uint64, ls labels.Labels, metric s
 		}
 		return true
 	}
-	ns := &stream{urn: urn, metric: metric, rule: rule, lbls: ls.Copy(), input: health.IsInput(metric)}
+	ns := &stream{urn: urn, metric: strings.Clone(metric), rule: rule, lbls: ls.Copy(), input: health.IsInput(metric)}
 	ns.bits.Store(math.Float64bits(v))
 	ns.lastSeen.Store(ts)
 	s.mu.Lock()
