@@ -68,13 +68,27 @@ func (r *Request) decodeSeriesV1(b []byte, i int) error {
 		}
 		switch field {
 		case 1:
+			// Fast path: the canonical encoding of a label with a name and
+			// value shorter than 128 bytes (0x0a n name 0x12 m value).
+			if e-s >= 4 && b[s] == 0x0a && b[s+1] < 0x80 {
+				n := s + 2 + int(b[s+1])
+				if n+2 <= e && b[n] == 0x12 && b[n+1] < 0x80 && n+2+int(b[n+1]) == e {
+					r.labels = append(r.labels, Label{view(b, s+2, n), view(b, n+2, e)})
+					i = e
+					continue
+				}
+			}
 			var l Label
 			if l, err = decodeLabel(b[:e], s); err != nil {
 				return err
 			}
 			r.labels = append(r.labels, l)
 		case 2:
-			var smp Sample
+			smp, ok := canonicalSample(b, s, e)
+			if ok {
+				r.samples = append(r.samples, smp)
+				break
+			}
 			if smp, err = decodeSampleV1(b[:e], s); err != nil {
 				return err
 			}

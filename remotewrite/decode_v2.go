@@ -97,6 +97,42 @@ func (r *Request) readRefs(b []byte, i, wt int) (int, error) {
 	return 0, wireTypeError{"labels_refs", wt}
 }
 
+// resolvePacked reads a packed labels_refs field at b[i:] and resolves it
+// pair by pair straight into r.labels; an odd last reference is left in
+// r.refs for a later labels_refs field (or the odd-count error).
+func (r *Request) resolvePacked(b []byte, i int) (int, error) {
+	s, e, err := lenDelim(b, i)
+	if err != nil {
+		return 0, err
+	}
+	syms := r.Symbols
+	ns := uint64(len(syms))
+	var n, v uint64
+	j := s
+	for j < e {
+		if b[j] < 0x80 {
+			n, j = uint64(b[j]), j+1
+		} else if n, j, err = uvarint(b, j); err != nil {
+			return 0, err
+		}
+		if j >= e {
+			r.refs = append(r.refs, uint32(n))
+			break
+		}
+		if b[j] < 0x80 {
+			v, j = uint64(b[j]), j+1
+		} else if v, j, err = uvarint(b, j); err != nil {
+			return 0, err
+		}
+		n, v = uint64(uint32(n)), uint64(uint32(v))
+		if n >= ns || v >= ns {
+			return 0, errRefRange
+		}
+		r.labels = append(r.labels, Label{syms[n], syms[v]})
+	}
+	return j, nil
+}
+
 // resolve turns r.refs[from:] into labels appended to dst.
 func (r *Request) resolve(dst []Label, from int) ([]Label, error) {
 	refs := r.refs[from:]
@@ -138,7 +174,12 @@ func (r *Request) decodeSeriesV2(b []byte, i int) error {
 		}
 		i = n
 		if field == 1 {
-			if i, err = r.readRefs(b, i, wt); err != nil {
+			if wt == 2 && len(r.refs) == 0 {
+				i, err = r.resolvePacked(b, i)
+			} else {
+				i, err = r.readRefs(b, i, wt)
+			}
+			if err != nil {
 				return err
 			}
 			continue
@@ -158,7 +199,11 @@ func (r *Request) decodeSeriesV2(b []byte, i int) error {
 		}
 		switch field {
 		case 2:
-			var smp Sample
+			smp, ok := canonicalSample(b, s, e)
+			if ok {
+				r.samples = append(r.samples, smp)
+				break
+			}
 			if smp, err = decodeSampleV2(b[:e], s); err != nil {
 				return err
 			}

@@ -115,9 +115,6 @@ func LoadDownstreams(path string) ([]Downstream, error) {
 	return ds, nil
 }
 
-// Protocol is the downstream's protocol.
-func (d *Downstream) protocol() Protocol { return d.proto }
-
 // result is what one downstream answered.
 type result struct {
 	code       int // 0: no answer (connection error, timeout)

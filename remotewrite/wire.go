@@ -70,10 +70,16 @@ func uvarint(b []byte, i int) (uint64, int, error) {
 // tag reads a field key and returns the field number (truncated to int32 as
 // the generated code does) and wire type.
 func tag(b []byte, i int) (field int32, wireType int, next int, err error) {
+	// Inlined fast path: a one-byte key of field 1-15, not an end group.
+	if i < len(b) && b[i] < 0x80 && b[i] >= 8 && b[i]&7 != 4 {
+		return int32(b[i] >> 3), int(b[i] & 7), i + 1, nil
+	}
+	return tagSlow(b, i)
+}
+
+func tagSlow(b []byte, i int) (field int32, wireType int, next int, err error) {
 	var v uint64
-	if i < len(b) && b[i] < 0x80 {
-		v, next = uint64(b[i]), i+1
-	} else if v, next, err = uvarint(b, i); err != nil {
+	if v, next, err = uvarint(b, i); err != nil {
 		return 0, 0, 0, err
 	}
 	field, wireType = int32(v>>3), int(v&7)
@@ -89,10 +95,16 @@ func tag(b []byte, i int) (field int32, wireType int, next int, err error) {
 // lenDelim reads a length prefix at b[i:] and returns the bounds of the
 // payload.
 func lenDelim(b []byte, i int) (start, end int, err error) {
+	// Inlined fast path: a one-byte length within b.
+	if i < len(b) && b[i] < 0x80 && i+1+int(b[i]) <= len(b) {
+		return i + 1, i + 1 + int(b[i]), nil
+	}
+	return lenDelimSlow(b, i)
+}
+
+func lenDelimSlow(b []byte, i int) (start, end int, err error) {
 	var n uint64
-	if i < len(b) && b[i] < 0x80 {
-		n, i = uint64(b[i]), i+1
-	} else if n, i, err = uvarint(b, i); err != nil {
+	if n, i, err = uvarint(b, i); err != nil {
 		return 0, 0, err
 	}
 	l := int(n)
@@ -189,4 +201,20 @@ func skip(b []byte, start int) (int, error) {
 		}
 	}
 	return 0, errUnexpectedEOF
+}
+
+// canonicalSample decodes the usual encoding of a Sample (value then
+// timestamp: 0x09 <8 bytes> 0x10 <varint> and nothing else) in b[s:e]; ok is
+// false for anything else, which the generic decoder then handles.
+func canonicalSample(b []byte, s, e int) (smp Sample, ok bool) {
+	if e-s < 11 || b[s] != 0x09 || b[s+9] != 0x10 {
+		return smp, false
+	}
+	ts, n, err := uvarint(b[:e], s+10)
+	if err != nil || n != e {
+		return smp, false
+	}
+	smp.Value = math.Float64frombits(binary.LittleEndian.Uint64(b[s+1:]))
+	smp.Timestamp = int64(ts)
+	return smp, true
 }
