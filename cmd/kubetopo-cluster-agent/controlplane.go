@@ -28,7 +28,7 @@ func addControlPlaneFlags(app *kingpin.Application) *controlPlaneFlags {
 	return &controlPlaneFlags{
 		enabled:    app.Flag("controlplane.enabled", "Publish the control plane's health (apiserver /readyz, /livez, componentstatuses) and metrics (apiserver, and etcd, controller-manager, scheduler where exposed).").Default("true").Bool(),
 		interval:   app.Flag("controlplane.interval", "Interval between polls of each control-plane health endpoint and scrapes of each control-plane metrics source.").Default("15s").Duration(),
-		timeout:    app.Flag("controlplane.timeout", "Timeout of each control-plane poll or scrape; at most --controlplane.interval.").Default("10s").Duration(),
+		timeout:    app.Flag("controlplane.timeout", "Timeout of each control-plane poll or scrape, at most --controlplane.interval (default: the interval, at most 10s).").Default("0s").Duration(),
 		components: app.Flag("controlplane.scrape-components", "Comma-separated control-plane components to scrape where kube-system has EndpointSlices for their Service: etcd, controller-manager, scheduler; name=<service> looks for another Service name. Empty: none.").Default("etcd,controller-manager,scheduler").String(),
 		urls:       app.Flag("controlplane.component-url", "A control-plane component instance to scrape at a fixed URL, as <component>=<scheme>://<host>:<port> (repeatable), for control planes not exposed as Services.").Strings(),
 		caFile:     app.Flag("controlplane.components.ca-file", "CA bundle to verify the serving certificates of controller-manager, scheduler and etcd (default: the system roots).").Default("").String(),
