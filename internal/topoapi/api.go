@@ -157,15 +157,34 @@ func (a *API) view(ctx context.Context, q url.Values, f func(*receiver.View, url
 // parseTime accepts RFC 3339 and unix seconds (with a fraction), like the
 // Prometheus API.
 func parseTime(s string) (time.Time, error) {
+	// Seconds and fraction apart, so that 1796119140.677 is exactly .677 s.
+	secs, frac, hasFrac := strings.Cut(s, ".")
+	if sec, err := strconv.ParseInt(secs, 10, 64); err == nil && (!hasFrac || isDigits(frac)) {
+		frac = (frac + "000000000")[:9]
+		ns, _ := strconv.ParseInt(frac, 10, 64)
+		return time.Unix(sec, ns).UTC(), nil
+	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
-		sec, frac := math.Modf(f)
-		return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC(), nil
+		sec, fr := math.Modf(f)
+		return time.Unix(int64(sec), int64(math.Round(fr*1e9))).UTC(), nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor unix seconds", s)
 	}
 	return t, nil
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Summary is a component in a list.

@@ -482,3 +482,22 @@ func TestTimeTravel(t *testing.T) {
 		t.Errorf("queries at 09:59:00:\n%s\nwant\n%s", strings.Join(qs, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestParseTime(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"1796119140.677":           time.Unix(1796119140, 677_000_000).UTC(),
+		"1796119140":               time.Unix(1796119140, 0).UTC(),
+		"1796119140.5e0":           time.Unix(1796119140, 500_000_000).UTC(),
+		"2026-12-01T09:59:00.123Z": time.Date(2026, 12, 1, 9, 59, 0, 123_000_000, time.UTC),
+	} {
+		got, err := parseTime(in)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("parseTime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "yesterday", "NaN", "12.ab"} {
+		if _, err := parseTime(bad); err == nil {
+			t.Errorf("parseTime(%q) accepted", bad)
+		}
+	}
+}
