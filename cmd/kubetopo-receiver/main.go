@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -24,7 +23,11 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/kubetopo/kubetopo/internal/logging"
+	"github.com/kubetopo/kubetopo/internal/mapping"
+	"github.com/kubetopo/kubetopo/internal/promquery"
+	"github.com/kubetopo/kubetopo/internal/receiver"
 	"github.com/kubetopo/kubetopo/internal/server"
+	"github.com/kubetopo/kubetopo/internal/topoapi"
 	"github.com/kubetopo/kubetopo/remotewrite"
 )
 
@@ -50,6 +53,14 @@ func run(args []string) int {
 		maxDecoded      = app.Flag("write.max-decoded-bytes", "Largest decompressed request (from snappy's header, checked before decoding); larger get 413.").Default("64MiB").Bytes()
 		maxInFlight     = app.Flag("write.max-in-flight", "Requests handled at once; more get 503 with Retry-After, which senders retry.").Default("64").Int()
 		retryAfter      = app.Flag("write.retry-after", "Retry-After sent with 503 answers.").Default("1s").Duration()
+		rulesFile       = app.Flag("mapping.rules-file", "YAML mapping rules (series → component) replacing the embedded defaults (see docs/mapping.md). Validated at start.").Default("").String()
+		enrich          = app.Flag("mapping.enrich", "Add a urn label to forwarded series that map to a known component.").Default("true").Bool()
+		staleness       = app.Flag("topology.staleness", "A topology or mapped series not seen for this long is gone (staleness markers remove it at once).").Default("5m").Duration()
+		queryURL        = app.Flag("downstream.query-url", "Prometheus HTTP API (base URL) of the downstream TSDB: the topology is rebuilt from it on start, and questions with time= are answered from it. Unset: neither.").Default("").String()
+		healthInterval  = app.Flag("health.interval", "How often health is recomputed.").Default("5s").Duration()
+		maxStreams      = app.Flag("streams.max-per-component", "Telemetry streams listed per component (health check inputs always are).").Default("200").Int()
+		maxEvents       = app.Flag("events.max-per-component", "Events kept per component, newest first.").Default("100").Int()
+		eventRetention  = app.Flag("events.retention", "Events last seen longer ago are forgotten.").Default("1h").Duration()
 		logLevel        = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum(logging.Levels...)
 		logFormat       = app.Flag("log.format", "Output format of log messages: logfmt, json.").Default("logfmt").Enum(logging.Formats...)
 	)
@@ -97,8 +108,27 @@ func run(args []string) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(versioncollector.NewCollector("kubetopo_receiver"), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rules, err := mapping.LoadFile(*rulesFile)
+	if err != nil {
+		level.Error(logger).Log("msg", "bad --mapping.rules-file", "err", err)
+		return 2
+	}
+	var tsdb *promquery.Client
+	if *queryURL != "" {
+		tsdb = &promquery.Client{URL: *queryURL}
+	}
+	rcv, err := receiver.New(receiver.Options{
+		Mapper: mapping.New(rules, mapping.Options{}), Staleness: *staleness, EventRetention: *eventRetention,
+		MaxStreams: *maxStreams, MaxEvents: *maxEvents, HealthInterval: *healthInterval, Downstream: tsdb,
+		Registerer: reg, Logger: logger,
+	})
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot build the receiver", "err", err)
+		return 2
+	}
 	h, err := remotewrite.NewHandler(remotewrite.Options{
-		Logger: logger, Registerer: reg, Keys: keys,
+		Processor: rcv.Processor(receiver.ProcessorOptions{Enrich: *enrich}),
+		Logger:    logger, Registerer: reg, Keys: keys,
 		MaxBodyBytes: int(*maxBody), MaxDecodedBytes: int(*maxDecoded), MaxInFlight: *maxInFlight,
 		RetryAfter: *retryAfter, Downstreams: downstreams, UserAgent: name + "/" + version.Version,
 	})
@@ -114,11 +144,19 @@ func run(args []string) int {
 		names = append(names, d.Name)
 	}
 	level.Info(logger).Log("msg", "starting "+name, "version", version.Info(), "write_path", *writePath, "downstreams", fmt.Sprint(names))
+	go func() {
+		if err := rcv.Rebuild(ctx); err != nil {
+			level.Warn(logger).Log("msg", "topology not rebuilt from the downstream; it fills from the stream", "err", err)
+		}
+		rcv.Run(ctx)
+	}()
+	extra := topoapi.New(topoapi.Options{Source: rcv, Auth: receiver.APIKeyAuth(keys), Logger: logger}).Routes()
+	extra[*writePath] = h
 	err = server.Run(ctx, server.Options{
 		Name: name, Description: "Prometheus remote-write receiver of kubetopo",
 		MetricsPath: *metricsPath, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
-		Extra: map[string]http.Handler{*writePath: h},
-		Links: []web.LandingLinks{{Address: *writePath, Text: "Remote-write endpoint (POST)"}},
+		Extra: extra,
+		Links: []web.LandingLinks{{Address: *writePath, Text: "Remote-write endpoint (POST)"}, {Address: topoapi.Prefix, Text: "Topology API"}},
 		Flags: webFlags, Logger: logger, ShutdownTimeout: *shutdownTimeout,
 	})
 	if err != nil {
