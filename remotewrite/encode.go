@@ -101,7 +101,13 @@ func (r *Request) encodeV1(dst []byte, meta map[string]Metadata) []byte {
 		s := &r.Series[i]
 		sa := addsFor(adds, &k, i)
 		n := 0
-		mergeLabels(s.Labels, sa, func(l Label) { n += sizeBytesField(sizeLabelV1(l)) })
+		if len(sa) == 0 { // the common case, without a closure call per label
+			for _, l := range s.Labels {
+				n += sizeBytesField(sizeLabelV1(l))
+			}
+		} else {
+			mergeLabels(s.Labels, sa, func(l Label) { n += sizeBytesField(sizeLabelV1(l)) })
+		}
 		for _, smp := range s.Samples {
 			n += sizeBytesField(sizeSampleV1(smp))
 		}
@@ -113,7 +119,13 @@ func (r *Request) encodeV1(dst []byte, meta map[string]Metadata) []byte {
 		}
 		dst = append(dst, 0x0a)
 		dst = appendVarint(dst, uint64(n))
-		mergeLabels(s.Labels, sa, func(l Label) { dst = appendLabelV1(dst, 0x0a, l) })
+		if len(sa) == 0 {
+			for _, l := range s.Labels {
+				dst = appendLabelV1(dst, 0x0a, l)
+			}
+		} else {
+			mergeLabels(s.Labels, sa, func(l Label) { dst = appendLabelV1(dst, 0x0a, l) })
+		}
 		for _, smp := range s.Samples {
 			dst = append(dst, 0x12)
 			dst = appendVarint(dst, uint64(sizeSampleV1(smp)))
@@ -273,9 +285,15 @@ func (r *Request) encodeV2(dst []byte, sym *symbolizer, meta map[string]Metadata
 	for i := range r.Series {
 		s := &r.Series[i]
 		bounds = append(bounds, len(refs))
-		mergeLabels(s.Labels, addsFor(adds, &k, i), func(l Label) {
-			refs = append(refs, sym.ref(l.Name), sym.ref(l.Value))
-		})
+		if sa := addsFor(adds, &k, i); len(sa) == 0 {
+			for _, l := range s.Labels {
+				refs = append(refs, sym.ref(l.Name), sym.ref(l.Value))
+			}
+		} else {
+			mergeLabels(s.Labels, sa, func(l Label) {
+				refs = append(refs, sym.ref(l.Name), sym.ref(l.Value))
+			})
+		}
 		bounds = append(bounds, len(refs))
 		for _, e := range s.Exemplars {
 			for _, l := range e.Labels {
