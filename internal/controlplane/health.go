@@ -24,16 +24,15 @@ import (
 
 // Metric names: a public API.
 const (
-	APIServerHealthy      = "kubetopo_apiserver_healthy"
-	APIServerHealthCheck  = "kubetopo_apiserver_health_check"
-	ComponentStatus       = "kubetopo_componentstatus_healthy"
-	ComponentHealthy      = "kubetopo_controlplane_component_healthy"
-	ProbeSuccess          = "kubetopo_controlplane_probe_success"
-	ProbeDurationSeconds  = "kubetopo_controlplane_probe_duration_seconds"
-	probeComponentStatus  = "componentstatuses"
-	endpointReadyz        = "readyz"
-	endpointLivez         = "livez"
-	componentHealthTarget = "component_health"
+	APIServerHealthy     = "kubetopo_apiserver_healthy"
+	APIServerHealthCheck = "kubetopo_apiserver_health_check"
+	ComponentStatus      = "kubetopo_componentstatus_healthy"
+	ComponentHealthy     = "kubetopo_controlplane_component_healthy"
+	ProbeSuccess         = "kubetopo_controlplane_probe_success"
+	ProbeDurationSeconds = "kubetopo_controlplane_probe_duration_seconds"
+	probeComponentStatus = "componentstatuses"
+	endpointReadyz       = "readyz"
+	endpointLivez        = "livez"
 )
 
 var (
