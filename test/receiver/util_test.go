@@ -4,8 +4,17 @@ package receiver
 
 import (
 	"os"
+	"os/exec"
+	"syscall"
 	"testing"
 )
+
+// newCmd is a command in its own process group.
+func newCmd(bin string, args ...string) *exec.Cmd {
+	c := exec.Command(bin, args...)
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return c
+}
 
 func writeFile(t testing.TB, path, content string) {
 	t.Helper()

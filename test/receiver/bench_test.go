@@ -1,0 +1,180 @@
+//go:build integration
+
+package receiver
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/remotewrite/rwtest"
+)
+
+// Benchmark parameters: clients each send their own series (no two
+// clients share a series, so the TSDB receivers never see out-of-order
+// samples), batchesPerClient batches of 2000 samples in timestamp order.
+const (
+	benchClients     = 2
+	batchesPerClient = 150
+	seriesPerBatch   = 2000
+)
+
+// cpuTicks is utime+stime of pid from /proc/<pid>/stat, in clock ticks
+// (USER_HZ = 100 on Linux).
+func cpuTicks(t testing.TB, pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return utime + stime
+}
+
+// mallocs reads go_memstats_mallocs_total from a Go process's /metrics.
+func mallocs(t testing.TB, base string) float64 {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "go_memstats_mallocs_total ") {
+			v, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			return v
+		}
+	}
+	t.Fatalf("%s/metrics has no go_memstats_mallocs_total", base)
+	return 0
+}
+
+type batches struct {
+	ctype string
+	vers  string
+	body  [benchClients][][]byte
+}
+
+func makeBatches(proto string, start time.Time) *batches {
+	bs := &batches{ctype: ctV1, vers: "0.1.0"}
+	if proto == "2.0" {
+		bs.ctype, bs.vers = ctV2, "2.0.0"
+	}
+	for c := 0; c < benchClients; c++ {
+		for k := 0; k < batchesPerClient; k++ {
+			o := rwtest.Options{Series: seriesPerBatch, Seed: int64(c + 1), TimestampMs: start.UnixMilli() + int64(k)*1000}
+			if proto == "2.0" {
+				bs.body[c] = append(bs.body[c], rwtest.Snappy(rwtest.V2(o)))
+			} else {
+				bs.body[c] = append(bs.body[c], rwtest.Snappy(rwtest.V1(o)))
+			}
+		}
+	}
+	return bs
+}
+
+// drive sends every batch to url (clients in parallel, each in order) and
+// fails on any non-2xx answer.
+func drive(b *testing.B, url string, bs *batches, auth bool) time.Duration {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients}}
+	var wg sync.WaitGroup
+	errs := make(chan error, benchClients)
+	t0 := time.Now()
+	for c := 0; c < benchClients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, body := range bs.body[c] {
+				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				req.Header.Set("Content-Type", bs.ctype)
+				req.Header.Set("Content-Encoding", "snappy")
+				req.Header.Set("X-Prometheus-Remote-Write-Version", bs.vers)
+				if auth {
+					req.Header.Set("X-API-Key", apiKey)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				msg, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode/100 != 2 {
+					errs <- fmt.Errorf("%s: %s", resp.Status, msg)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	return time.Since(t0)
+}
+
+// measure drives one target process and reports samples per CPU-second of
+// that process, allocations per sample and wall-clock throughput.
+func measure(b *testing.B, base string, pid int, bs *batches, auth bool) {
+	total := float64(benchClients * batchesPerClient * seriesPerBatch)
+	// One warm-up batch per client is not counted: it creates the series.
+	m0, c0 := mallocs(b, base), cpuTicks(b, pid)
+	wall := drive(b, base+"/api/v1/write", bs, auth)
+	c1, m1 := cpuTicks(b, pid), mallocs(b, base)
+	cpu := float64(c1-c0) / 100
+	b.ReportMetric(total/cpu, "samples/cpu-s")
+	b.ReportMetric((m1-m0)/total, "allocs/sample")
+	b.ReportMetric(cpu, "cpu-s")
+	b.ReportMetric(total/wall.Seconds(), "samples/s")
+}
+
+// BenchmarkReceiverVsPrometheus drives the same realistic batches over
+// loopback HTTP into kubetopo-receiver and into Prometheus' own
+// remote-write receivers (3.15: RW 1.0 and 2.0; 2.42: RW 1.0), and compares
+// each process's CPU time. Run it once: -benchtime 1x.
+func BenchmarkReceiverVsPrometheus(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	start := time.Now().Add(-30 * time.Minute)
+	all := map[string]*batches{"1.0": makeBatches("1.0", start), "2.0": makeBatches("2.0", start)}
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer sink.Close()
+	for _, proto := range []string{"1.0", "2.0"} {
+		for _, mode := range []struct{ name, flags string }{
+			{"ack-only", ""},
+			{"forward-1.0", "--forward.url=" + sink.URL + "/write --forward.protocol=1.0"},
+			{"forward-2.0", "--forward.url=" + sink.URL + "/write --forward.protocol=2.0"},
+		} {
+			b.Run("kubetopo-receiver/in="+proto+"/"+mode.name, func(b *testing.B) {
+				r := startReceiver(b, ctx, strings.Fields(mode.flags)...)
+				measure(b, r.URL, r.cmd.Process.Pid, all[proto], true)
+			})
+		}
+		bins := []string{testbed.Prometheus3}
+		if proto == "1.0" {
+			bins = append(bins, testbed.Prometheus2)
+		}
+		for _, bin := range bins {
+			b.Run(bin+"/in="+proto, func(b *testing.B) {
+				p := startProm(b, ctx, bin, "global: {}\n", downstreamFlags(bin)...)
+				measure(b, p.URL, p.PID(), all[proto], false)
+			})
+		}
+	}
+}
