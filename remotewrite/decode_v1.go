@@ -48,11 +48,15 @@ func (r *Request) decodeSeriesV1(b []byte, i int) error {
 	l0, s0, h0, e0 := len(r.labels), len(r.samples), len(r.hists), len(r.exemplars)
 	for i < len(b) {
 		start := i
-		field, wt, n, err := tag(b, i)
-		if err != nil {
+		// tag and lenDelim, hand-inlined for one-byte keys and lengths.
+		var field int32
+		var wt int
+		var err error
+		if c := b[i]; c < 0x80 && c >= 8 && c&7 != 4 {
+			field, wt, i = int32(c>>3), int(c&7), i+1
+		} else if field, wt, i, err = tagSlow(b, i); err != nil {
 			return err
 		}
-		i = n
 		if field < 1 || field > 4 {
 			if i, err = skip(b, start); err != nil {
 				return err
@@ -62,8 +66,10 @@ func (r *Request) decodeSeriesV1(b []byte, i int) error {
 		if wt != 2 {
 			return wireTypeError{"TimeSeries." + itoa(int(field)), wt}
 		}
-		s, e, err := lenDelim(b, i)
-		if err != nil {
+		var s, e int
+		if i < len(b) && b[i] < 0x80 && i+1+int(b[i]) <= len(b) {
+			s, e = i+1, i+1+int(b[i])
+		} else if s, e, err = lenDelimSlow(b, i); err != nil {
 			return err
 		}
 		switch field {

@@ -168,11 +168,15 @@ func (r *Request) decodeSeriesV2(b []byte, i int) error {
 	var md Metadata
 	for i < len(b) {
 		start := i
-		field, wt, n, err := tag(b, i)
-		if err != nil {
+		// tag and lenDelim, hand-inlined for one-byte keys and lengths.
+		var field int32
+		var wt int
+		var err error
+		if c := b[i]; c < 0x80 && c >= 8 && c&7 != 4 {
+			field, wt, i = int32(c>>3), int(c&7), i+1
+		} else if field, wt, i, err = tagSlow(b, i); err != nil {
 			return err
 		}
-		i = n
 		if field == 1 {
 			if wt == 2 && len(r.refs) == 0 {
 				i, err = r.resolvePacked(b, i)
@@ -193,8 +197,10 @@ func (r *Request) decodeSeriesV2(b []byte, i int) error {
 		if wt != 2 {
 			return wireTypeError{"TimeSeries." + itoa(int(field)), wt}
 		}
-		s, e, err := lenDelim(b, i)
-		if err != nil {
+		var s, e int
+		if i < len(b) && b[i] < 0x80 && i+1+int(b[i]) <= len(b) {
+			s, e = i+1, i+1+int(b[i])
+		} else if s, e, err = lenDelimSlow(b, i); err != nil {
 			return err
 		}
 		switch field {
