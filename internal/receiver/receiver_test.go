@@ -229,6 +229,10 @@ func TestRebuild(t *testing.T) {
 			typ = "matrix"
 			ls, _, _ := event("e1", 1, 0, "Failed")
 			res = append(res, elem{Metric: ls.Map(), Values: [][]any{{1_799_999_000.5, "1"}, {1_799_999_990.25, "4"}}})
+			// The same event (uid) with an older message: another series.
+			old := ls.Map()
+			old["message"] = "Back-off pulling image (earlier wording)"
+			res = append(res, elem{Metric: old, Values: [][]any{{1_799_998_000, "2"}}})
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": typ, "result": res}})
 	}))
@@ -240,6 +244,7 @@ func TestRebuild(t *testing.T) {
 	if len(asked) != 3 {
 		t.Errorf("asked %v", asked)
 	}
+	asked = nil
 	v := r.Now()
 	if c, rel := v.Graph.Len(); c != 5 || rel != 4 {
 		t.Errorf("rebuilt %d components %d relations, want 5 4", c, rel)
@@ -253,6 +258,16 @@ func TestRebuild(t *testing.T) {
 	evs := v.Events(podURN, 0)
 	if len(evs) != 1 || evs[0].Count != 4 || evs[0].LastSeen.UnixMilli() != 1_799_999_990_250 || evs[0].Reason != "Failed" {
 		t.Errorf("rebuilt events: %+v", evs)
+	}
+	past, err := r.At(context.Background(), clk.now().Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs := past.Events(podURN, 0); len(evs) != 1 || evs[0].Count != 4 {
+		t.Errorf("events at a past time: %+v, want the one event with its highest count", evs)
+	}
+	if h := past.Health.Get(depURN); h.State.String() != "CRITICAL" || past.Live {
+		t.Errorf("past view: live=%v deployment %+v", past.Live, h)
 	}
 }
 

@@ -79,11 +79,20 @@ func (r *Receiver) At(ctx context.Context, t time.Time) (*View, error) {
 	for _, l := range streams {
 		sortStreams(l)
 	}
-	evs := map[string][]Event{}
+	// One event per uid (its message may have changed, making another
+	// series), with its highest count, as the live store keeps it.
+	best := map[string]Event{}
 	for _, s := range ss.events {
 		if e, ok := EventFromSeries(s.Labels, s.T, s.V); ok {
-			evs[e.URN] = append(evs[e.URN], e)
+			k := e.URN + "\x00" + e.UID
+			if cur, ok := best[k]; !ok || e.Count > cur.Count {
+				best[k] = e
+			}
 		}
+	}
+	evs := map[string][]Event{}
+	for _, e := range best {
+		evs[e.URN] = append(evs[e.URN], e)
 	}
 	for _, l := range evs {
 		sort.Slice(l, func(i, j int) bool { return l[i].LastSeen.After(l[j].LastSeen) })
