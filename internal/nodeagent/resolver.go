@@ -106,8 +106,9 @@ func (r *Resolver) KSM(family string, l labels.Labels) string {
 
 // kubeletNodePrefixes are the kubelet's families that describe its node when
 // they name no pod: cAdvisor's machine and root/system cgroups, the kubelet's
-// own kubelet_* series, /metrics/resource's node_* series.
-var kubeletNodePrefixes = []string{"container_", "machine_", "kubelet_", "node_cpu_usage_", "node_memory_", "node_swap_", "resource_scrape_"}
+// own kubelet_* series, /metrics/resource's node_* series and its
+// resource_scrape_error and its older ALPHA twin scrape_error (both served by v1.33).
+var kubeletNodePrefixes = []string{"container_", "machine_", "kubelet_", "node_cpu_usage_", "node_memory_", "node_swap_", "resource_scrape_", "scrape_error"}
 
 // Kubelet resolves a series of the node's kubelet (/metrics, /metrics/cadvisor,
 // /metrics/resource, /metrics/probes): a container when it names namespace,

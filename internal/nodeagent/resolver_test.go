@@ -231,7 +231,7 @@ func TestKubeletResolverOnRecordedKubelet(t *testing.T) {
 					want, class = containerURN(s.l), "container"
 				case strings.HasPrefix(s.family, "pod_"):
 					want, class = podURN(s.l), "pod"
-				case strings.HasPrefix(s.family, "node_"), strings.HasPrefix(s.family, "kubelet_"), strings.HasPrefix(s.family, "resource_scrape_"):
+				case strings.HasPrefix(s.family, "node_"), strings.HasPrefix(s.family, "kubelet_"), strings.HasSuffix(s.family, "scrape_error"):
 					want, class = node, "node"
 				default: // the kubelet process's own: go_*, process_*, apiserver_*, ...
 					want, class = "", "none"
