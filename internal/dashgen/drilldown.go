@@ -248,7 +248,10 @@ func reach(n int, down bool) string {
 	}
 	expr := fmt.Sprintf(`kubetopo_relation_info{{C}, %s="$urn"}`, from)
 	for i := 2; i <= n; i++ {
-		expr = fmt.Sprintf("kubetopo_relation_info{{C}}\n  * on (%[1]s) group_left ()\n    max by (%[1]s) (label_replace(%[3]s, \"%[1]s\", \"$1\", \"%[2]s\", \"(.+)\"))",
+		// Reduce the previous level to its distinct ends before renaming:
+		// relations from two sources to one target would otherwise become
+		// two series with one label set.
+		expr = fmt.Sprintf("kubetopo_relation_info{{C}}\n  * on (%[1]s) group_left ()\n    label_replace(max by (%[2]s) (%[3]s), \"%[1]s\", \"$1\", \"%[2]s\", \"(.+)\")",
 			from, to, indent(expr))
 	}
 	return fmt.Sprintf(`label_replace(%s, "level", "%d", "", "")`, expr, n)

@@ -37,8 +37,18 @@ func healthStatePanel(id int, urnMatcher string) Panel {
 func eventsPanel(id int, urnMatcher string) Panel {
 	return Panel{ID: id, Kind: Table, Title: "Events", W: 12, H: 8,
 		Description: "Kubernetes events the cluster agent counted in kubetopo_events_total during the time range, per component, category and reason.",
-		Queries:     qs(`sum by (urn, category, reason, type) (increase(kubetopo_events_total{{C}, `+urnMatcher+`}[$__range])) > 0`, ""),
+		Queries:     qs(`sum by (urn, category, reason, type) (`+eventsIn(`{C}, `+urnMatcher, "$__range")+`) > 0`, ""),
 		ColumnLinks: map[string][]Link{"urn": urnColumn()}}
+}
+
+// eventsIn is the number of events counted in kubetopo_events_total during
+// the window before now. Unlike increase(), it counts the occurrences of a
+// reason that first appeared within the window (a series born at 1 and
+// never incremented, as most events are); an agent restart within the
+// window undercounts.
+func eventsIn(matchers, window string) string {
+	c := "kubetopo_events_total{" + matchers + "}"
+	return "clamp_min(" + c + " - (" + c + " offset " + window + " or " + c + " * 0), 0)"
 }
 
 // workloadTable is desired/ready/available/health of the workloads a
@@ -159,7 +169,7 @@ func namespaces() Dashboard {
 			{ID: 7, Kind: TimeSeries, Title: "Pods not ready per namespace", W: 12, H: 8,
 				Queries: qs(`sum by (namespace) (kube_pod_status_ready{{C}, condition="false"})`, "{{namespace}}")},
 			{ID: 8, Kind: TimeSeries, Title: "Events per namespace", W: 12, H: 8,
-				Queries: qs(`sum by (namespace) (label_replace(increase(kubetopo_events_total{{C}}[$__rate_interval]), "namespace", "$1", "urn", "urn:kubernetes:/[^:]+:([^:]+):.*"))`, "{{namespace}}")},
+				Queries: qs(`sum by (namespace) (label_replace(`+eventsIn(`{C}`, "$__rate_interval")+`, "namespace", "$1", "urn", "urn:kubernetes:/[^:]+:([^:]+):.*"))`, "{{namespace}}")},
 		}}
 }
 
