@@ -107,3 +107,49 @@ func eventTotals(t *testing.T, g prometheus.Gatherer) map[string]float64 {
 	}
 	return out
 }
+
+func TestDiscoverEventsAPI(t *testing.T) {
+	tests := []struct {
+		name      string
+		resources []*metav1.APIResourceList
+		want      EventsAPI
+	}{
+		{"served", []*metav1.APIResourceList{{GroupVersion: "events.k8s.io/v1", APIResources: []metav1.APIResource{{Name: "events", Kind: "Event"}}}}, EventsV1},
+		{"group without events", []*metav1.APIResourceList{{GroupVersion: "events.k8s.io/v1"}}, CoreV1},
+		{"not served", []*metav1.APIResourceList{{GroupVersion: "v1", APIResources: []metav1.APIResource{{Name: "events", Kind: "Event"}}}}, CoreV1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := kubefake.NewClientset()
+			c.Resources = tt.resources
+			if got := DiscoverEventsAPI(c.Discovery()); got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTopologySeries(t *testing.T) {
+	_, store, lines := startFake(t)
+	at := time.UnixMilli(1700000000123)
+	series, err := TopologySeries(store, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(series) != len(lines()) {
+		t.Fatalf("%d remote-write series for %d exposition lines", len(series), len(lines()))
+	}
+	for _, s := range series {
+		if s.Samples[0].Value != 1 || s.Samples[0].Timestamp != at.UnixMilli() {
+			t.Fatalf("sample %+v", s.Samples[0])
+		}
+		for i := 1; i < len(s.Labels); i++ {
+			if s.Labels[i-1].Name >= s.Labels[i].Name {
+				t.Fatalf("labels not sorted: %v", s.Labels)
+			}
+		}
+		if s.Labels[0].Name != "__name__" {
+			t.Fatalf("no metric name: %v", s.Labels)
+		}
+	}
+}

@@ -79,6 +79,7 @@ func TestEventsEndToEnd(t *testing.T) {
 		"--remote-write.url=" + proxy.url, "--remote-write.api-key-file=" + keyFile,
 		"--events.checkpoint-file=" + filepath.Join(dir, "events-checkpoint.json"),
 		"--events.category-overrides=" + overrides,
+		"--remote-write.topology", "--remote-write.topology-interval=2s",
 	}
 
 	// 1. Live.
@@ -147,7 +148,11 @@ func TestEventsEndToEnd(t *testing.T) {
 	if proxy.badAuth != 0 {
 		t.Errorf("%d requests without the API key", proxy.badAuth)
 	}
-	t.Logf("%d events (%d synthesised) delivered, %d requests refused by the proxy while down or by Prometheus", len(want), countOOM(want), proxy.refused)
+	t.Logf("%d events (%d synthesised) delivered; %d requests answered 503 while the receiver was away, %d refused by Prometheus",
+		len(want), countOOM(want), proxy.away, proxy.refused)
+	if proxy.away == 0 {
+		t.Errorf("the outage was not seen by the agent")
+	}
 
 	// What Prometheus holds, compared with the apiserver.
 	series := queryEvents(t, prom)
@@ -207,6 +212,17 @@ func TestEventsEndToEnd(t *testing.T) {
 		}
 	}
 	checkPromtool(t, final)
+
+	// --remote-write.topology: the topology series reach the receiver too.
+	eventually(t, time.Minute, "topology series pushed to Prometheus", func() (bool, string) {
+		qctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		got, err := prom.Query(qctx, `kubetopo_component_info{cluster="ev",type="deployment",name="web",urn="urn:kubernetes:/ev:shop:deployment/web"}`)
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(got) == 1, fmt.Sprintf("%v", got)
+	})
 }
 
 func writeFile(t *testing.T, path, s string) {

@@ -28,6 +28,7 @@ type countingProxy struct {
 	mu       sync.Mutex
 	received map[string]map[int64]int // uid → count → times acknowledged
 	refused  int                      // requests Prometheus did not acknowledge
+	away     int                      // requests answered 503 while down
 	badAuth  int
 	down     bool // answer 503 without forwarding (the receiver is away)
 }
@@ -56,6 +57,9 @@ func (p *countingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.Lock()
 	down := p.down
+	if down {
+		p.away++
+	}
 	p.mu.Unlock()
 	if down {
 		http.Error(w, "receiver away", http.StatusServiceUnavailable)
@@ -93,14 +97,17 @@ func (p *countingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	if resp.StatusCode/100 == 2 {
 		for _, ts := range req.Timeseries {
-			var uid string
+			var uid, name string
 			for _, l := range ts.Labels {
-				if l.Name == "uid" {
+				switch l.Name {
+				case "uid":
 					uid = l.Value
+				case "__name__":
+					name = l.Value
 				}
 			}
-			if uid == "" {
-				continue
+			if name != "kubetopo_event" || uid == "" {
+				continue // topology series carry their object's uid too
 			}
 			if p.received[uid] == nil {
 				p.received[uid] = map[int64]int{}
