@@ -55,6 +55,7 @@ func TestChartOnCluster(t *testing.T) {
 
 	out, err := helm(t, "install", release, chartDir(), kc, "--namespace", namespace, "--create-namespace",
 		"--set-string", "cluster.name=testbed", "--set-string", "cluster.authToken=test-token",
+		"--set-string", "apiKey=test-api-key", "--set", "receiver.enabled=true",
 		"--wait", "--timeout", "3m")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -62,10 +63,14 @@ func TestChartOnCluster(t *testing.T) {
 	if !strings.Contains(out, "kubectl get deployment,daemonset --namespace "+namespace) {
 		t.Errorf("helm install's NOTES do not say how to check the agents:\n%s", out)
 	}
-	waitPodsRunning(t, ctx, client, 2)
+	// cluster agent, kube-state-metrics, receiver, a node agent on each of the 2 kwok nodes
+	waitPodsRunning(t, ctx, client, 5)
+	creds := secretFiles(t, ctx, client)
 
 	t.Run("cluster agent with the chart's RBAC", func(t *testing.T) {
-		used := runWithChartRBAC(t, ctx, c, client, clusterAgentRun())
+		run := clusterAgentRun()
+		run.creds = creds
+		used := runWithChartRBAC(t, ctx, c, client, run)
 		if !hasResource(used, "secrets") {
 			t.Errorf("with the default values the agent never watched secrets: %v", sortedAccesses(used))
 		}
@@ -74,7 +79,9 @@ func TestChartOnCluster(t *testing.T) {
 		if _, ok := binary["kubetopo-node-agent"]; !ok {
 			t.Skip("cmd/kubetopo-node-agent is not in this tree")
 		}
-		runWithChartRBAC(t, ctx, c, client, nodeAgentRun(t, ctx, client))
+		run := nodeAgentRun(t, ctx, client)
+		run.creds = creds
+		runWithChartRBAC(t, ctx, c, client, run)
 	})
 
 	out, err = helm(t, "upgrade", release, chartDir(), kc, "--namespace", namespace,
@@ -186,6 +193,9 @@ type agentRun struct {
 	kubelet *kubeletStandIn
 	// check inspects the agent's /metrics.
 	check func(t *testing.T, exposition string)
+	// creds, when set, holds the chart Secret's keys as files: the agent must push to the
+	// chart's receiver (run locally with its Deployment's arguments) with them, and be accepted.
+	creds string
 }
 
 // runWithChartRBAC runs the locally built binary of a component with the arguments of the
@@ -238,10 +248,26 @@ func runWithChartRBAC(t *testing.T, ctx context.Context, c *testbed.Cluster, cli
 		flags["kubelet.host"], flags["kubelet.port"] = "127.0.0.1", strconv.Itoa(r.kubelet.port)
 		flags["kubelet.token-file"] = tokenFile
 	}
+	var rcv *receiverProc
+	if r.creds != "" {
+		rcv = startChartReceiver(t, ctx, client, r.creds)
+		flags["remote-write.url"] = rcv.url + "/api/v1/write"
+	}
 	for k, v := range r.flags {
 		flags[k] = v
 	}
-	args := replaceFlags(spec.Containers[0].Args, flags)
+	mounts := credentialMounts(r.creds)
+	if mounts == nil {
+		mounts = map[string]string{}
+	}
+	for _, c := range spec.Containers {
+		for _, m := range c.VolumeMounts {
+			if _, ok := mounts[m.MountPath]; !ok {
+				mounts[m.MountPath] = t.TempDir() // an emptyDir, e.g. the event checkpoint's
+			}
+		}
+	}
+	args := remapPaths(replaceFlags(spec.Containers[0].Args, flags), mounts)
 	agent := startProcess(t, bin, args, r.env)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 
@@ -289,9 +315,122 @@ func runWithChartRBAC(t *testing.T, ctx context.Context, c *testbed.Cluster, cli
 		_, metrics := get(base + "/metrics")
 		r.check(t, metrics)
 	}
+	if rcv != nil {
+		if !hasArg(args, "--remote-write.api-key-file=") {
+			t.Errorf("the chart gives %s no --remote-write.api-key-file although it pushes", r.component)
+		}
+		poll(t, 60*time.Second, r.component+" pushes to the chart's receiver with the chart's credentials", func() (bool, string) {
+			_, m := get(rcv.url + "/metrics")
+			if n := sumSeries(m, "kubetopo_receiver_rejected_requests_total", `reason="unauthorized"`); n > 0 {
+				t.Fatalf("the receiver refused %v writes of %s as unauthorized", n, r.component)
+			}
+			ok := sumSeries(m, "kubetopo_receiver_requests_total", `code="204"`) + sumSeries(m, "kubetopo_receiver_requests_total", `code="200"`)
+			return ok > 0, "no accepted write yet; receiver:\n" + rcv.proc.logTail()
+		})
+	}
 	t.Logf("%s with ServiceAccount %s (args %q): %d accesses, all granted, every grant used: %s",
 		r.component, sa, args, len(used), strings.Join(sortedAccesses(used), ", "))
 	return used
+}
+
+// remapPaths points arguments that name a file under one of the pod's mounts (mount path →
+// local dir) at the same file in the local dir.
+func remapPaths(args []string, mounts map[string]string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		for mount, dir := range mounts {
+			if k, v, ok := strings.Cut(a, "="); ok && strings.HasPrefix(v, mount+"/") {
+				a = k + "=" + filepath.Join(dir, strings.TrimPrefix(v, mount+"/"))
+			}
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// credentialMounts are the chart's Secret mounts, served from the files secretFiles wrote.
+func credentialMounts(creds string) map[string]string {
+	if creds == "" {
+		return nil
+	}
+	return map[string]string{"/etc/kubetopo/credentials": creds, "/etc/kubetopo/receiver": creds}
+}
+
+func hasArg(args []string, prefix string) bool {
+	for _, a := range args {
+		if strings.HasPrefix(a, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// sumSeries adds the values of the series of a metric whose labels contain match.
+func sumSeries(exposition, metric, match string) float64 {
+	var sum float64
+	for _, line := range strings.Split(exposition, "\n") {
+		if !strings.HasPrefix(line, metric+"{") || !strings.Contains(line, match) {
+			continue
+		}
+		if i := strings.LastIndexByte(line, ' '); i > 0 {
+			v, err := strconv.ParseFloat(line[i+1:], 64)
+			if err == nil {
+				sum += v
+			}
+		}
+	}
+	return sum
+}
+
+// secretFiles writes every key of the chart's Secret to a file of that name, as the pods see
+// them mounted.
+func secretFiles(t *testing.T, ctx context.Context, client kubernetes.Interface) string {
+	t.Helper()
+	sec, err := client.CoreV1().Secrets(namespace).Get(ctx, release, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the chart's Secret: %v", err)
+	}
+	dir := t.TempDir()
+	for k, v := range sec.Data {
+		if err := os.WriteFile(filepath.Join(dir, k), v, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+type receiverProc struct {
+	url  string
+	proc *proc
+}
+
+// startChartReceiver runs the locally built receiver with the arguments of the chart's receiver
+// Deployment, its key file from the chart's Secret.
+func startChartReceiver(t *testing.T, ctx context.Context, client kubernetes.Interface, creds string) *receiverProc {
+	t.Helper()
+	bin, ok := binary["kubetopo-receiver"]
+	if !ok {
+		t.Fatal("the agents push, but cmd/kubetopo-receiver is not in this tree")
+	}
+	dep, err := client.AppsV1().Deployments(namespace).Get(ctx, release+"-receiver", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the chart's receiver Deployment: %v", err)
+	}
+	if dep.Spec.Template.Spec.AutomountServiceAccountToken == nil || *dep.Spec.Template.Spec.AutomountServiceAccountToken {
+		t.Errorf("the receiver gets a ServiceAccount token it does not need")
+	}
+	port := freePort(t)
+	args := remapPaths(replaceFlags(dep.Spec.Template.Spec.Containers[0].Args,
+		map[string]string{"web.listen-address": "127.0.0.1:" + strconv.Itoa(port)}), credentialMounts(creds))
+	r := &receiverProc{url: "http://127.0.0.1:" + strconv.Itoa(port), proc: startProcess(t, bin, args, nil)}
+	poll(t, 30*time.Second, "the chart's receiver ready", func() (bool, string) {
+		if err := r.proc.exited(); err != nil {
+			t.Fatalf("kubetopo-receiver %q: %v\n%s", args, err, r.proc.logTail())
+		}
+		code, _ := get(r.url + "/-/ready")
+		return code == http.StatusOK, r.proc.logTail()
+	})
+	return r
 }
 
 // replaceFlags returns args with the given flags set: an existing --name=value is replaced,

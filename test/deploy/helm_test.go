@@ -296,3 +296,49 @@ func TestManifestsUpToDate(t *testing.T) {
 		t.Fatalf("deploy/manifests/kubetopo.yaml is stale: run `make manifests` and commit it")
 	}
 }
+
+// TestKubeStateMetricsRoleMatchesCollectors: kube-state-metrics is not on the Go proxy, so it
+// cannot run here; its ClusterRole is checked against what it is told to do instead: list and
+// watch on exactly the resources of its --resources flag (each collector lists and watches its
+// resource, nothing else), for the defaults and the no-Secrets variant.
+func TestKubeStateMetricsRoleMatchesCollectors(t *testing.T) {
+	for name, args := range map[string][]string{
+		"default":    {"--set", "cluster.name=ci"},
+		"no-secrets": {"--values", filepath.Join(chartDir(), "ci", "no-secrets-values.yaml")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var collectors []string
+			var granted map[access]bool
+			for _, o := range render(t, args...) {
+				switch {
+				case o.GetKind() == "Deployment" && o.GetName() == "kubetopo-kube-state-metrics":
+					cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+					a, _, _ := unstructured.NestedStringSlice(cs[0].(map[string]any), "args")
+					for _, x := range a {
+						if v, ok := strings.CutPrefix(x, "--resources="); ok {
+							collectors = strings.Split(v, ",")
+						}
+					}
+				case o.GetKind() == "ClusterRole" && o.GetName() == "kubetopo-kube-state-metrics":
+					rules, _, _ := unstructured.NestedSlice(o.Object, "rules")
+					granted = grants(t, rules)
+				}
+			}
+			if len(collectors) == 0 || granted == nil {
+				t.Fatalf("no kube-state-metrics --resources (%v) or ClusterRole (%v) rendered", collectors, granted)
+			}
+			var wantRes, gotRes []string
+			for _, c := range collectors {
+				wantRes = append(wantRes, c+" list", c+" watch")
+			}
+			for a := range granted {
+				gotRes = append(gotRes, a.Resource+" "+a.Verb)
+			}
+			sort.Strings(wantRes)
+			sort.Strings(gotRes)
+			if strings.Join(wantRes, ",") != strings.Join(gotRes, ",") {
+				t.Errorf("kube-state-metrics ClusterRole grants\n%v\nits collectors need\n%v", gotRes, wantRes)
+			}
+		})
+	}
+}
