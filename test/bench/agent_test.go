@@ -32,8 +32,8 @@ type agentProc struct {
 }
 
 // startAgent runs bin against the cluster without waiting for readiness; env
-// is added to the environment.
-func startAgent(t *testing.T, bin, kubeconfig string, env ...string) *agentProc {
+// is added to the environment, args to the default flags.
+func startAgent(t *testing.T, bin, kubeconfig string, env []string, args ...string) *agentProc {
 	t.Helper()
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	logPath := filepath.Join(t.TempDir(), "agent.log")
@@ -41,7 +41,7 @@ func startAgent(t *testing.T, bin, kubeconfig string, env ...string) *agentProc 
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--kubeconfig="+kubeconfig, "--web.listen-address="+addr, "--cluster.name=bench")
+	cmd := exec.Command(bin, append([]string{"--kubeconfig=" + kubeconfig, "--web.listen-address=" + addr, "--cluster.name=bench"}, args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(os.Environ(), env...)
 	a := &agentProc{cmd: cmd, url: "http://" + addr, log: logPath, exited: make(chan struct{})}
@@ -95,6 +95,21 @@ func (a *agentProc) waitReady(t *testing.T, timeout time.Duration) (wall time.Du
 	}
 	t.Fatalf("agent not ready after %s:\n%s", timeout, a.logTail())
 	return 0, 0
+}
+
+// waitIdle polls the agent's CPU time every 10 ms until it has not moved for
+// quiet, and returns the time since the start and the CPU seconds at its last
+// move. It gives up at deadline and returns what it has.
+func (a *agentProc) waitIdle(t *testing.T, quiet time.Duration, deadline time.Time) (time.Duration, float64) {
+	t.Helper()
+	last, lastAt := a.cpuSeconds(t), time.Now()
+	for time.Since(lastAt) < quiet && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // sampling interval of /proc/<pid>/stat
+		if c := a.cpuSeconds(t); c != last {
+			last, lastAt = c, time.Now()
+		}
+	}
+	return lastAt.Sub(a.started), last
 }
 
 // cpuSeconds is the agent's user+system CPU time so far, from /proc/<pid>/stat.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,8 +33,12 @@ type changeStats struct {
 	CPUPerSec   float64 `json:"cpu_per_s"` // agent CPU-s per second during the stream
 }
 
-// changeLabel is the pod label the stream of updates writes.
+// changeLabel is the pod label the stream of updates writes, with values
+// "r<round>c<i>": a round per measurement, since the pods keep the labels
+// an earlier measurement wrote.
 const changeLabel = "benchrev"
+
+var changeRound atomic.Int64
 
 // changeToMetric relabels web pods at cfg.changeRate per second, cfg.changes
 // times, while another goroutine scrapes the full /metrics (gzip, as
@@ -43,6 +48,7 @@ const changeLabel = "benchrev"
 // superseded unseen.
 func changeToMetric(t *testing.T, ctx context.Context, c kubernetes.Interface, a *agentProc, cfg config) changeStats {
 	t.Helper()
+	round := changeRound.Add(1)
 	ns := scenario.RealisticNamespace(0)
 	list, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "tier=bench"})
 	if err != nil {
@@ -82,7 +88,7 @@ func changeToMetric(t *testing.T, ctx context.Context, c kubernetes.Interface, a
 				scraperDone <- err
 				return
 			}
-			ids := changeIDs(body)
+			ids := changeIDs(body, round)
 			mu.Lock()
 			scrapes = append(scrapes, res.duration)
 			for _, id := range ids {
@@ -117,7 +123,7 @@ func changeToMetric(t *testing.T, ctx context.Context, c kubernetes.Interface, a
 		if pod == "" {
 			t.Fatalf("change %d: every one of %d pods still has a change not yet seen", i, len(pods))
 		}
-		patch := fmt.Sprintf(`{"metadata":{"labels":{%q:"c%d"}}}`, changeLabel, i)
+		patch := fmt.Sprintf(`{"metadata":{"labels":{%q:"r%dc%d"}}}`, changeLabel, round, i)
 		if _, err := c.CoreV1().Pods(ns).Patch(ctx, pod, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 			t.Fatalf("change %d: %v", i, err)
 		}
@@ -164,9 +170,9 @@ func changeToMetric(t *testing.T, ctx context.Context, c kubernetes.Interface, a
 	return st
 }
 
-// changeIDs returns the i of every label_benchrev="c<i>" in an exposition.
-func changeIDs(body []byte) []int {
-	needle := []byte("label_" + changeLabel + `="c`)
+// changeIDs returns the i of every label_benchrev="r<round>c<i>" in an exposition.
+func changeIDs(body []byte, round int64) []int {
+	needle := []byte(fmt.Sprintf(`label_%s="r%dc`, changeLabel, round))
 	var ids []int
 	for {
 		j := bytes.Index(body, needle)

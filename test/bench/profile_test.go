@@ -36,7 +36,7 @@ func profile(t *testing.T, cl *testbed.Cluster, cfg config, r Result) *profileSu
 		t.Fatal(err)
 	}
 	pprofAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	a := startAgent(t, profiledBin, cl.Kubeconfig(), "KUBETOPO_BENCH_PPROF_ADDR="+pprofAddr)
+	a := startAgent(t, profiledBin, cl.Kubeconfig(), []string{"KUBETOPO_BENCH_PPROF_ADDR=" + pprofAddr})
 	defer a.stop()
 	base := "http://" + pprofAddr + "/debug/pprof/"
 	ps := &profileSummary{Dir: cfg.profileDir, Files: map[string]string{}, Top: map[string][]string{}}

@@ -21,14 +21,20 @@ import (
 // Result is what the benchmark measured at one cluster size; hack/bench
 // renders a list of them into docs/benchmarks.md and the plot.
 type Result struct {
-	Pods         int     `json:"pods"`           // declared workload pods (Deployments + StatefulSets)
-	PodsAPI      int     `json:"pods_api"`       // pods the apiserver holds (CronJob pods included)
-	Nodes        int     `json:"nodes"`          // kwok nodes
-	LoadBefore   string  `json:"load_before"`    // /proc/loadavg when the agent started
-	LoadAfter    string  `json:"load_after"`     // /proc/loadavg when the size was done
-	SyncWallSec  float64 `json:"sync_wall_s"`    // agent start → first 200 on /-/ready
-	SyncCPUSec   float64 `json:"sync_cpu_s"`     // agent CPU (user+system) at that moment
-	QueueAtReady int     `json:"queue_at_ready"` // kubetopo_queue_depth of the first scrape after ready
+	Pods        int      `json:"pods"`           // declared workload pods (Deployments + StatefulSets)
+	Args        []string `json:"args,omitempty"` // flags added to the agent's defaults (a variant)
+	PodsAPI     int      `json:"pods_api"`       // pods the apiserver holds (CronJob pods included)
+	Nodes       int      `json:"nodes"`          // kwok nodes
+	LoadBefore  string   `json:"load_before"`    // /proc/loadavg when the agent started
+	LoadAfter   string   `json:"load_after"`     // /proc/loadavg when the size was done
+	SyncWallSec float64  `json:"sync_wall_s"`    // agent start → first 200 on /-/ready
+	SyncCPUSec  float64  `json:"sync_cpu_s"`     // agent CPU (user+system) at that moment
+	// Store complete: the agent idle (CPU still for 500 ms) after ready, then
+	// a scrape shows an empty queue and every pod published (SyncScrapes
+	// scrapes were needed; each but the last adds its CPU to SyncDoneCPUSec).
+	SyncScrapes     int     `json:"sync_scrapes"`
+	SyncDoneWallSec float64 `json:"sync_done_wall_s"`
+	SyncDoneCPUSec  float64 `json:"sync_done_cpu_s"`
 	// Series of the full endpoint once synced (the agent's own metrics included in Samples).
 	Series exposition `json:"series"`
 	// Memory: /proc VmRSS after sync (before any scrape) and at the end of the
@@ -96,6 +102,7 @@ func TestScaleBenchmark(t *testing.T) {
 		changeRate:  envInt(t, "KUBETOPO_BENCH_CHANGE_RATE", 10),
 		podsPerNode: envInt(t, "KUBETOPO_BENCH_PODS_PER_NODE", 50),
 		profileDir:  os.Getenv("KUBETOPO_BENCH_PROFILE_DIR"),
+		variantArgs: strings.Fields(envOr("KUBETOPO_BENCH_VARIANT_ARGS", "--no-controlplane.enabled")),
 		idleWindow:  5 * time.Second,
 	}
 	meta := newMeta(t)
@@ -116,6 +123,11 @@ func TestScaleBenchmark(t *testing.T) {
 			r.Profile = profile(t, cluster, cfg, r)
 		}
 		meta.Results = append(meta.Results, r)
+		if len(cfg.variantArgs) > 0 && cfg.variantArgs[0] != "-" && i == len(sizes)-1 {
+			// The same size once more with a variant of the flags (by default
+			// without the republished control-plane metrics: the topology's own cost).
+			meta.Results = append(meta.Results, measure(t, ctx, cluster, client, cfg, size, nodes(size), cfg.variantArgs...))
+		}
 		writeJSON(t, out, meta) // after every size: a late failure keeps the earlier ones
 	}
 	meta.LoadEnd = loadavg()
@@ -126,6 +138,7 @@ func TestScaleBenchmark(t *testing.T) {
 type config struct {
 	scrapes, changes, changeRate, podsPerNode int
 	profileDir                                string
+	variantArgs                               []string
 	idleWindow                                time.Duration
 }
 
