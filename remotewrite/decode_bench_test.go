@@ -38,16 +38,30 @@ func reportSamples(b *testing.B, samples int, cpu0 time.Duration) {
 }
 
 // BenchmarkDecode: snappy + protobuf decoding of one batch, pooled buffers,
-// as the handler does it.
+// as the handler does it. "scrape" batches are shaped as a scrape writes
+// them (each container's values shared by its 7 metric families); "unique"
+// ones give every series its own container id, pod and node (the worst case).
 func BenchmarkDecode(b *testing.B) {
-	for _, p := range []Protocol{V1, V2} {
+	for _, shape := range []string{"scrape", "unique"} {
+		for _, p := range []Protocol{V1, V2} {
+			benchmarkDecode(b, shape, p)
+		}
+	}
+}
+
+func benchmarkDecode(b *testing.B, shape string, p Protocol) {
+	o := benchOpts
+	if shape == "unique" {
+		o.Containers = o.Series
+	}
+	{
 		var body []byte
 		if p == V1 {
-			body = rwtest.Snappy(rwtest.V1(benchOpts))
+			body = rwtest.Snappy(rwtest.V1(o))
 		} else {
-			body = rwtest.Snappy(rwtest.V2(benchOpts))
+			body = rwtest.Snappy(rwtest.V2(o))
 		}
-		b.Run("ours/"+p.String(), func(b *testing.B) {
+		b.Run(shape+"/ours/"+p.String(), func(b *testing.B) {
 			var req Request
 			var buf []byte
 			b.ReportAllocs()
@@ -73,7 +87,7 @@ func BenchmarkDecode(b *testing.B) {
 			}
 			reportSamples(b, benchOpts.Series, cpu0)
 		})
-		b.Run("gogo/"+p.String(), func(b *testing.B) {
+		b.Run(shape+"/gogo/"+p.String(), func(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := cpuClock()
 			b.SetBytes(int64(len(body)))

@@ -21,6 +21,13 @@ type Options struct {
 	Exemplars        int   // series that carry one exemplar
 	Seed             int64 // random seed
 	TimestampMs      int64 // first sample timestamp (default 1_700_000_000_000)
+	// Containers is the number of distinct containers (pod, id, image,
+	// node...) the series belong to. The default, Series/7, gives every
+	// container all 7 metric families in family-major order, as a scrape
+	// and a single remote-write shard produce them; Containers = Series
+	// makes every series' values unique (the worst case for compression
+	// and the RW 2.0 symbol table).
+	Containers int
 }
 
 var families = []struct {
@@ -46,21 +53,21 @@ func hex(r *rand.Rand, n int) string {
 	return string(b)
 }
 
-// seriesLabels returns realistic, sorted labels for series i.
-func seriesLabels(r *rand.Rand, i int) []prompb.Label {
-	f := families[i%len(families)]
-	ns := []string{"default", "kube-system", "monitoring", "payments", "checkout", "frontend"}[i%6]
-	app := []string{"api", "worker", "web", "db", "cache", "queue", "gateway"}[(i/6)%7]
+// containerLabels returns realistic, sorted labels of container c, without
+// the metric name (labels[0] is left for it).
+func containerLabels(r *rand.Rand, c int) []prompb.Label {
+	ns := []string{"default", "kube-system", "monitoring", "payments", "checkout", "frontend"}[c%6]
+	app := []string{"api", "worker", "web", "db", "cache", "queue", "gateway"}[(c/6)%7]
 	pod := fmt.Sprintf("%s-%s-%s", app, hex(r, 10), hex(r, 5))
-	node := fmt.Sprintf("ip-10-0-%d-%d.eu-west-1.compute.internal", i%16, i%251)
+	node := fmt.Sprintf("ip-10-0-%d-%d.eu-west-1.compute.internal", c%16, c%251)
 	return []prompb.Label{ // sorted by name
-		{Name: "__name__", Value: f.name},
+		{Name: "__name__"},
 		{Name: "cluster", Value: "prod-eu-west-1"},
 		{Name: "container", Value: app},
 		{Name: "endpoint", Value: "https-metrics"},
 		{Name: "id", Value: "/kubepods/burstable/pod" + hex(r, 8) + "-" + hex(r, 4) + "/" + hex(r, 64)},
-		{Name: "image", Value: "registry.example.com/" + ns + "/" + app + ":v1." + fmt.Sprint(i%40)},
-		{Name: "instance", Value: fmt.Sprintf("10.0.%d.%d:10250", i%16, i%251)},
+		{Name: "image", Value: "registry.example.com/" + ns + "/" + app + ":v1." + fmt.Sprint(c%40)},
+		{Name: "instance", Value: fmt.Sprintf("10.0.%d.%d:10250", c%16, c%251)},
 		{Name: "job", Value: "kubelet"},
 		{Name: "namespace", Value: ns},
 		{Name: "node", Value: node},
@@ -82,9 +89,16 @@ func histogram(ts int64, i int) prompb.Histogram {
 func V1(o Options) *prompb.WriteRequest {
 	o = defaults(o)
 	r := rand.New(rand.NewSource(o.Seed))
+	containers := make([][]prompb.Label, o.Containers)
+	for c := range containers {
+		containers[c] = containerLabels(r, c)
+	}
 	req := &prompb.WriteRequest{Timeseries: make([]prompb.TimeSeries, 0, o.Series)}
 	for i := 0; i < o.Series; i++ {
-		ts := prompb.TimeSeries{Labels: seriesLabels(r, i)}
+		// Family-major: all containers' series of one family, then the next.
+		labels := append([]prompb.Label(nil), containers[i%o.Containers]...)
+		labels[0].Value = families[(i/o.Containers)%len(families)].name
+		ts := prompb.TimeSeries{Labels: labels}
 		if i < o.Histograms {
 			ts.Histograms = []prompb.Histogram{histogram(o.TimestampMs, i)}
 		} else {
@@ -158,6 +172,12 @@ func defaults(o Options) Options {
 	}
 	if o.SamplesPerSeries == 0 {
 		o.SamplesPerSeries = 1
+	}
+	if o.Containers <= 0 {
+		o.Containers = max(1, (o.Series+len(families)-1)/len(families))
+	}
+	if o.Containers > o.Series {
+		o.Containers = o.Series
 	}
 	if o.TimestampMs == 0 {
 		o.TimestampMs = 1_700_000_000_000
