@@ -92,13 +92,18 @@ func profile(t *testing.T, cl *testbed.Cluster, cfg config, r Result) *profileSu
 	}
 	ps.Files["heap in use"], ps.Files["allocations since start"] = "heap.pprof", "heap.pprof"
 
+	for _, what := range []string{"sync CPU", "plain scrapes CPU", "gzip scrapes CPU"} {
+		ps.Files[what+", cumulative"] = ps.Files[what]
+	}
 	for what, file := range ps.Files {
 		args := []string{"tool", "pprof", "-top", "-nodecount=12"}
-		switch what {
-		case "heap in use":
+		switch {
+		case what == "heap in use":
 			args = append(args, "-sample_index=inuse_space")
-		case "allocations since start":
+		case what == "allocations since start":
 			args = append(args, "-sample_index=alloc_space")
+		case strings.HasSuffix(what, ", cumulative"):
+			args = append(args, "-cum")
 		}
 		out, err := exec.Command("go", append(args, profiledBin, filepath.Join(cfg.profileDir, file))...).CombinedOutput()
 		if err != nil {

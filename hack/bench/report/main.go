@@ -235,7 +235,8 @@ func render(r run, pngRef string) string {
 	if big.Profile != nil {
 		p("\n### Profiles of the %d-pod agent\n\n", big.Pods)
 		p("Taken with a profiling build of the same agent (`net/http/pprof` added through `go build -overlay`, see `test/bench/testdata/`), files in `%s` of the run (not committed). `go tool pprof -top`, first entries:\n\n", big.Profile.Dir)
-		for _, what := range []string{"sync CPU", "plain scrapes CPU", "gzip scrapes CPU", "heap in use", "allocations since start"} {
+		for _, what := range []string{"sync CPU", "sync CPU, cumulative", "plain scrapes CPU", "plain scrapes CPU, cumulative",
+			"gzip scrapes CPU", "gzip scrapes CPU, cumulative", "heap in use", "allocations since start"} {
 			lines := big.Profile.Top[what]
 			if len(lines) == 0 {
 				continue
