@@ -60,6 +60,11 @@ func TestControlPlane(t *testing.T) {
 		t.Fatal(err)
 	}
 	schedInstance := strings.TrimPrefix(schedURL, "https://")
+	etcdURL, err := c.ComponentURL(testbed.Etcd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	etcdInstance := strings.TrimPrefix(etcdURL, "http://")
 
 	// The controller-manager as a kube-prometheus-style setup exposes it: a
 	// Service's EndpointSlice in kube-system naming its pod. The apiserver
@@ -90,6 +95,7 @@ func TestControlPlane(t *testing.T) {
 	a := startAgent(t, "--kubeconfig="+c.Kubeconfig(), "--cluster.name="+clusterName, "--log.level=info",
 		"--controlplane.interval=1s", "--controlplane.timeout=800ms",
 		"--controlplane.component-url=scheduler="+schedURL,
+		"--controlplane.component-url=etcd="+etcdURL,
 		"--controlplane.components.insecure-skip-verify")
 
 	urn := `urn="urn:cluster:/kubernetes:` + clusterName + `"`
@@ -135,8 +141,16 @@ func TestControlPlane(t *testing.T) {
 	t.Run("discovered controller-manager, unreachable", func(t *testing.T) {
 		expect(t, a, `kubetopo_controlplane_targets{component="controller-manager"}`, 1)
 		expect(t, a, `kubetopo_controlplane_component_healthy{address="`+cmAddr+`",`+lbl+`component="controller-manager",urn="urn:kubernetes:/`+clusterName+`:kube-system:pod/kube-controller-manager-cp-1"}`, 0)
-		expect(t, a, `kubetopo_controlplane_targets{component="etcd"}`, 0)
+		expect(t, a, `kubetopo_controlplane_targets{component="etcd"}`, 1) // by URL, no slice
 		expect(t, a, `kubetopo_scrape_source_success{source="controller-manager/`+cmAddr+`"}`, 0)
+	})
+
+	etcdHealthy := `kubetopo_controlplane_component_healthy{address="` + etcdInstance + `",` + lbl + `component="etcd",` + urn + `}`
+	etcdLeader := `etcd_server_has_leader{` + lbl + urn + `,control_plane_component="etcd",control_plane_address="` + etcdInstance + `"}`
+	t.Run("etcd by URL", func(t *testing.T) {
+		expect(t, a, etcdHealthy, 1)
+		expect(t, a, `kubetopo_scrape_source_success{source="etcd/`+etcdInstance+`"}`, 1)
+		expect(t, a, etcdLeader, 1)
 	})
 
 	schedHealthy := `kubetopo_controlplane_component_healthy{address="` + schedInstance + `",` + lbl + `component="scheduler",` + urn + `}`
@@ -173,6 +187,8 @@ func TestControlPlane(t *testing.T) {
 		}
 		expect(t, a, `kubetopo_apiserver_health_check{check="etcd",`+lbl+`endpoint="readyz",`+urn+`}`, 0)
 		expect(t, a, `kubetopo_apiserver_healthy{`+lbl+`endpoint="readyz",`+urn+`}`, 0)
+		expect(t, a, etcdHealthy, 0)
+		expect(t, a, `kubetopo_scrape_source_success{source="etcd/`+etcdInstance+`"}`, 0)
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
 		if err := c.StartComponent(sctx, testbed.Etcd); err != nil {
@@ -180,6 +196,8 @@ func TestControlPlane(t *testing.T) {
 		}
 		expect(t, a, `kubetopo_apiserver_healthy{`+lbl+`endpoint="readyz",`+urn+`}`, 1)
 		expect(t, a, `kubetopo_apiserver_health_check{check="etcd",`+lbl+`endpoint="readyz",`+urn+`}`, 1)
+		expect(t, a, etcdHealthy, 1)
+		expect(t, a, etcdLeader, 1)
 		createConfigMap(t, c, "made-after-etcd-restart")
 		expectTopology(t, a, `kubetopo_component_info{`+lbl+`urn="urn:kubernetes:/`+clusterName+`:default:configmap/made-after-etcd-restart",`)
 	})
@@ -212,7 +230,10 @@ func TestControlPlane(t *testing.T) {
 		for _, l := range promtoolCheck(t, getMetrics(t, schedulerClient(t, c), schedURL+"/metrics")) {
 			upstream[l] = true
 		}
-		t.Logf("promtool check metrics finds %d problems in the apiserver's and scheduler's own /metrics", len(upstream))
+		for _, l := range promtoolCheck(t, getMetrics(t, http.DefaultClient, etcdURL+"/metrics")) {
+			upstream[l] = true
+		}
+		t.Logf("promtool check metrics finds %d problems in the apiserver's, scheduler's and etcd's own /metrics", len(upstream))
 		for _, l := range promtoolCheck(t, a.scrape(t)) {
 			if !upstream[l] {
 				t.Errorf("promtool check metrics on the agent's /metrics: %s", l)

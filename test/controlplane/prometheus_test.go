@@ -55,6 +55,9 @@ scrape_configs:
 		// `for`.
 		{`ALERTS{alertname="KubetopoComponentStatusUnhealthy",alertstate="pending",cluster="cp",name="scheduler",health_state="DEVIATING"}`, "componentstatus scheduler unhealthy"},
 		{`ALERTS{alertname="KubetopoControlPlaneComponentUnhealthy",alertstate="pending",cluster="cp",component="controller-manager",urn="urn:kubernetes:/cp:kube-system:pod/kube-controller-manager-cp-1"}`, "the unreachable controller-manager"},
+		// etcd's own series, republished, as the etcd alerts read them.
+		{`etcd_server_has_leader{cluster="cp",control_plane_component="etcd"} == 1`, "etcd has a leader"},
+		{`etcd_mvcc_db_total_size_in_bytes{cluster="cp"} / etcd_server_quota_backend_bytes{cluster="cp"} < 0.8`, "etcd's database is far from its quota"},
 		{`absent(ALERTS{alertname=~"KubetopoAPIServer.*|KubetopoEtcd.*"})`, "no apiserver or etcd alert on a healthy apiserver"},
 	} {
 		eventually(t, 60*time.Second, tc.why+": "+tc.query, func() (bool, string) {
