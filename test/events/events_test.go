@@ -35,9 +35,11 @@ const (
 // kwok nodes generate real events, with a real Prometheus as the remote-write
 // receiver behind a counting proxy:
 //
-//  1. a Deployment scaled up and a Job that completes, delivered live;
-//  2. the agent stopped; the Deployment scaled again, a pod whose image
-//     cannot be pulled, a pod OOMKilled; the agent started again;
+//  1. a Deployment scaled up, a Job that completes, a pod whose image cannot
+//     be pulled, delivered live;
+//  2. the agent stopped; the Deployment scaled again, the image pull
+//     failures repeating (counts growing), a pod OOMKilled; the agent started
+//     again;
 //  3. the receiver refusing (503) while the Deployment scales down; then kwok
 //     stopped, so the node lifecycle controller marks the nodes NotReady.
 //
@@ -98,17 +100,22 @@ func TestEventsEndToEnd(t *testing.T) {
 		}
 		return j.Status.Succeeded == 1, fmt.Sprintf("%+v", j.Status)
 	})
+	// Its image pull fails three times, a second apart: the counts of its
+	// Failed and BackOff events grow while the agent runs and, likely, while
+	// it is stopped below.
+	createPod(t, client, "unpullable", map[string]string{"kubetopo.test/image": "unpullable"}, "registry.invalid/kubetopo/nope:1")
 	waitReady(t, client, "web", 3)
+	waitEvent(t, client, "Failed", "Pod", "unpullable")
 	waitDelivered(t, client, proxy)
 	run1 := eventTotals(agent.scrape(t))
 	agent.stop()
 
 	// 2. While the agent is down.
 	scale(t, client, "web", 5)
-	createPod(t, client, "unpullable", map[string]string{"kubetopo.test/image": "unpullable"}, "registry.invalid/kubetopo/nope:1")
 	createPod(t, client, "hungry", map[string]string{"kubetopo.test/oom": "kill"}, "registry.k8s.io/pause:3.10")
 	waitReady(t, client, "web", 5)
-	waitEvent(t, client, "BackOff", "Pod", "unpullable")
+	waitEventCount(t, client, "Failed", "unpullable", 3)
+	waitEventCount(t, client, "BackOff", "unpullable", 3)
 	eventually(t, time.Minute, "pod hungry OOMKilled", func() (bool, string) {
 		p, err := client.CoreV1().Pods(ns).Get(ctx, "hungry", metav1.GetOptions{})
 		if err != nil {
@@ -196,6 +203,23 @@ func TestEventsEndToEnd(t *testing.T) {
 				t.Errorf("no %s %s event on %s %s* in Prometheus", tc.typ, tc.reason, tc.kind, tc.name)
 			}
 		})
+	}
+
+	// The repeated image pull failures arrived as one event each, count 3.
+	for _, reason := range []string{"Failed", "BackOff"} {
+		n := 0
+		for _, sr := range series {
+			if sr["reason"] == reason && sr["name"] == "unpullable" {
+				n++
+				t.Logf("%s on pod unpullable: counts delivered (count×times): %s", reason, countsString(got[sr["uid"]]))
+				if sr["__value__"] != "3" {
+					t.Errorf("%s on pod unpullable: count %s in Prometheus, want 3", reason, sr["__value__"])
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d %s events on pod unpullable, want 1 (of count 3)", n, reason)
+		}
 	}
 
 	// The counter over both runs adds up to the events' counts.
@@ -318,6 +342,27 @@ func waitEvent(t *testing.T, client kubernetes.Interface, reason, kind, namePref
 			}
 		}
 		return false, fmt.Sprintf("%d events, none matching", len(list.Items))
+	})
+}
+
+func waitEventCount(t *testing.T, client kubernetes.Interface, reason, pod string, count int64) {
+	t.Helper()
+	eventually(t, 2*time.Minute, fmt.Sprintf("%s on pod %s with count %d", reason, pod, count), func() (bool, string) {
+		list, err := client.EventsV1().Events(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		var seen []string
+		for i := range list.Items {
+			ev := events.FromEventsV1(&list.Items[i])
+			if ev.Reason == reason && ev.Involved.Name == pod {
+				if ev.Count == count {
+					return true, ""
+				}
+				seen = append(seen, describe(ev))
+			}
+		}
+		return false, strings.Join(seen, "\n")
 	})
 }
 
