@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -146,6 +147,22 @@ func TestDashboardQueriesOnRealPrometheus(t *testing.T) {
 		checkRuleHealth(t, s)
 	}
 
+	t.Run("no alert on the healthy application", func(t *testing.T) {
+		for _, s := range servers {
+			res, err := query(t, s.prom, `ALERTS`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res {
+				t.Errorf("%s: %s is %s on a healthy cluster: %v", s.name, r.Metric["alertname"], r.Metric["alertstate"], r.Metric)
+			}
+		}
+	})
+
+	t.Run("dependencies reach six levels deep", func(t *testing.T) {
+		checkDependencies(t, servers)
+	})
+
 	ds, err := dashboards.Load(dashboards.FS())
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +173,71 @@ func TestDashboardQueriesOnRealPrometheus(t *testing.T) {
 				t.Run(d.UID, func(t *testing.T) { runDashboard(t, s.prom, d) })
 			}
 		})
+	}
+
+	t.Run("a Service that selects no pod goes pending", func(t *testing.T) {
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: platformNS, Name: "orphan"}, Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": "nothing-has-this-label"}, Ports: []corev1.ServicePort{{Port: 80}}}}
+		if _, err := client.CoreV1().Services(platformNS).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range servers {
+			eventually(t, time.Minute, s.name+": KubeServiceWithoutEndpoints pending for platform/orphan", func() (bool, string) {
+				res, err := query(t, s.prom, `ALERTS{alertname="KubeServiceWithoutEndpoints", alertstate="pending", service="orphan", urn="urn:kubernetes:/e2e:platform:service/orphan", severity="warning"}`)
+				if err != nil {
+					return false, err.Error()
+				}
+				return len(res) == 1, fmt.Sprintf("%d alerts", len(res))
+			})
+			res, err := query(t, s.prom, `ALERTS{alertname="KubeServiceWithoutEndpoints", service!="orphan"}`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res {
+				t.Errorf("%s: KubeServiceWithoutEndpoints for a Service with ready pods: %v", s.name, r.Metric)
+			}
+		}
+	})
+}
+
+// checkDependencies runs the downstream query of "Show dependencies (deep)"
+// from Deployment web-default and checks it walks the whole chain:
+// deployment → replicaset → pod → container/node/config → … → cluster.
+func checkDependencies(t *testing.T, servers []server) {
+	ds, err := dashboards.Load(dashboards.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expr string
+	for _, d := range ds {
+		for _, p := range d.Panels {
+			if d.UID == "kubetopo-dependencies" && strings.HasPrefix(p.Title, "Depends on") {
+				expr = p.Targets[0].Expr
+			}
+		}
+	}
+	if expr == "" {
+		t.Fatal("no downstream panel in kubetopo-dependencies")
+	}
+	expr = dashboards.Substitute(expr, map[string]string{"cluster": e2eCluster, "urn": preferred["urn"]}, testRange)
+	for _, s := range servers {
+		res, err := query(t, s.prom, expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		levels := map[string]map[string]bool{}
+		for _, r := range res {
+			if levels[r.Metric["level"]] == nil {
+				levels[r.Metric["level"]] = map[string]bool{}
+			}
+			levels[r.Metric["level"]][r.Metric["type"]] = true
+		}
+		for level, typ := range map[string]string{"1": "controls", "2": "controls", "3": "scheduled_on", "4": "belongs_to"} {
+			if !levels[level][typ] {
+				t.Errorf("%s: no %s relation at level %s downstream of web-default; levels: %v", s.name, typ, level, levels)
+			}
+		}
+		t.Logf("%s: %d relations downstream of web-default, by level: %v", s.name, len(res), levels)
 	}
 }
 
