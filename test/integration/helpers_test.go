@@ -63,7 +63,10 @@ type agentProc struct {
 	log string
 }
 
-// startAgent runs the real cluster agent binary against the cluster.
+// startAgent runs the real cluster agent binary against the cluster. These
+// suites prove the topology, so the control-plane view is off: it would add
+// the apiserver's own ~16k series (and their promtool lint findings, which are
+// the apiserver's, not kubetopo's) to every page; test/controlplane covers it.
 func startAgent(t testing.TB, kubeconfig string, args ...string) *agentProc {
 	t.Helper()
 	port := freePort(t)
@@ -75,6 +78,7 @@ func startAgent(t testing.TB, kubeconfig string, args ...string) *agentProc {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(agentBin, append([]string{
 		"--kubeconfig=" + kubeconfig, "--web.listen-address=" + addr, "--log.level=debug",
+		"--no-controlplane.enabled",
 	}, args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
