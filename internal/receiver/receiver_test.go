@@ -300,3 +300,13 @@ func BenchmarkObserve(b *testing.B) {
 		}
 	}
 }
+
+func TestPreferEnriched(t *testing.T) {
+	plain := labels.FromStrings("__name__", "kube_deployment_status_replicas_ready", "cluster", "c", "namespace", "shop", "deployment", "web")
+	enriched := labels.NewBuilder(plain).Set("urn", depURN).Labels()
+	other := labels.FromStrings("__name__", "kube_deployment_spec_replicas", "cluster", "c", "namespace", "shop", "deployment", "web")
+	got := preferEnriched([]promquery.Sample{{Labels: plain, V: 0}, {Labels: enriched, V: 2}, {Labels: other, V: 2}})
+	if len(got) != 2 || !labels.Equal(got[0].Labels, enriched) || !labels.Equal(got[1].Labels, other) {
+		t.Errorf("preferEnriched = %v", got)
+	}
+}

@@ -134,8 +134,34 @@ func (r *Receiver) queryAll(ctx context.Context, t time.Time) (*queried, error) 
 	if q.inputs, err = c.Query(ctx, inputsQuery, t); err != nil {
 		return nil, err
 	}
+	q.inputs = preferEnriched(q.inputs)
 	if q.events, err = c.Query(ctx, eventsQuery, t); err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
 	return &q, nil
+}
+
+// preferEnriched drops a series when the same series with a urn label is
+// there too. A receiver forwards a series without urn until its component is
+// known and with it afterwards: to the TSDB these are two series, and the
+// older one, never ended by a staleness marker, stays visible for the
+// lookback with its last, outdated value.
+func preferEnriched(ss []promquery.Sample) []promquery.Sample {
+	enriched := map[string]bool{}
+	key := func(ls labels.Labels) string {
+		return labels.NewBuilder(ls).Del("urn").Labels().String()
+	}
+	for _, s := range ss {
+		if s.Labels.Has("urn") {
+			enriched[key(s.Labels)] = true
+		}
+	}
+	out := ss[:0]
+	for _, s := range ss {
+		if !s.Labels.Has("urn") && enriched[key(s.Labels)] {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
