@@ -156,11 +156,18 @@ func BenchmarkReceiverVsPrometheus(b *testing.B) {
 	}))
 	defer sink.Close()
 	for _, proto := range []string{"1.0", "2.0"} {
-		for _, mode := range []struct{ name, flags string }{
-			{"ack-only", ""},
-			{"forward-1.0", "--forward.url=" + sink.URL + "/write --forward.protocol=1.0"},
-			{"forward-2.0", "--forward.url=" + sink.URL + "/write --forward.protocol=2.0"},
+		for _, mode := range []struct{ name, flags, forward string }{
+			{"ack-only", "", ""},
+			{"forward-1.0", "--forward.url=" + sink.URL + "/write --forward.protocol=1.0", sink.URL + "/write 1.0"},
+			{"forward-2.0", "--forward.url=" + sink.URL + "/write --forward.protocol=2.0", sink.URL + "/write 2.0"},
 		} {
+			// The write path alone (remotewrite.Handler in its own process).
+			b.Run("write-path/in="+proto+"/"+mode.name, func(b *testing.B) {
+				r := startWritePath(b, ctx, mode.forward)
+				measure(b, r.URL, r.cmd.Process.Pid, all[proto], true)
+			})
+			// The kubetopo-receiver binary: the write path plus the topology
+			// Processor of issue 6 (mapping every series, urn enrichment).
 			b.Run("kubetopo-receiver/in="+proto+"/"+mode.name, func(b *testing.B) {
 				r := startReceiver(b, ctx, strings.Fields(mode.flags)...)
 				measure(b, r.URL, r.cmd.Process.Pid, all[proto], true)

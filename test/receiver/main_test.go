@@ -22,6 +22,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if addr := os.Getenv(serveWritePathEnv); addr != "" {
+		os.Exit(serveWritePath(addr)) // the benchmark's write-path-only receiver process
+	}
 	binDir = os.Getenv("KUBETOPO_TESTBED_BIN")
 	if binDir == "" {
 		fmt.Fprintln(os.Stderr, "KUBETOPO_TESTBED_BIN is not set: run `make integration`, which builds the testbed binaries (hack/testbed/build.sh) and sets it")
