@@ -84,8 +84,11 @@ func TestEventsEndToEnd(t *testing.T) {
 		"--remote-write.topology", "--remote-write.topology-interval=2s",
 	}
 
-	// 1. Live.
+	// 1. Live. A second agent watches core/v1 Events (the fallback for
+	// servers without events.k8s.io/v1), only counting, never restarted.
 	agent := startAgent(t, args...)
+	coreAgent := startAgent(t, "--kubeconfig="+c.Kubeconfig(), "--cluster.name="+clusterName, "--events.api=v1",
+		"--events.category-overrides="+overrides)
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -230,9 +233,21 @@ func TestEventsEndToEnd(t *testing.T) {
 	for k, v := range run1 {
 		run2[k] += v
 	}
+	core := eventTotals(coreAgent.scrape(t))
 	for k, v := range wantTotals {
 		if run2[k] != v {
 			t.Errorf("kubetopo_events_total{%s}: run 1 + run 2 = %v, want %v", k, run2[k], v)
+		}
+		if core[k] != v {
+			t.Errorf("kubetopo_events_total{%s} of the core/v1 agent = %v, want %v", k, core[k], v)
+		}
+	}
+	for _, a := range []struct {
+		agent *agentProc
+		api   string
+	}{{agent, "events.k8s.io/v1"}, {coreAgent, "v1"}} {
+		if !logContains(a.agent, `msg="watching events" api=`+a.api+` `) {
+			t.Errorf("agent did not log watching events through %s", a.api)
 		}
 	}
 	checkPromtool(t, final)
@@ -343,6 +358,11 @@ func waitEvent(t *testing.T, client kubernetes.Interface, reason, kind, namePref
 		}
 		return false, fmt.Sprintf("%d events, none matching", len(list.Items))
 	})
+}
+
+func logContains(a *agentProc, s string) bool {
+	b, err := os.ReadFile(a.log)
+	return err == nil && strings.Contains(string(b), s)
 }
 
 func waitEventCount(t *testing.T, client kubernetes.Interface, reason, pod string, count int64) {
