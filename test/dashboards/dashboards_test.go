@@ -148,14 +148,21 @@ func TestDashboardQueriesOnRealPrometheus(t *testing.T) {
 	}
 
 	t.Run("no alert on the healthy application", func(t *testing.T) {
+		// Alerts evaluated before the kube-state-metrics page was served
+		// (no pod ready yet) clear at the next evaluation; a false positive
+		// stays.
 		for _, s := range servers {
-			res, err := query(t, s.prom, `ALERTS`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range res {
-				t.Errorf("%s: %s is %s on a healthy cluster: %v", s.name, r.Metric["alertname"], r.Metric["alertstate"], r.Metric)
-			}
+			eventually(t, 30*time.Second, s.name+": no kubetopo alert pending or firing", func() (bool, string) {
+				res, err := query(t, s.prom, `ALERTS`)
+				if err != nil {
+					return false, err.Error()
+				}
+				var active []string
+				for _, r := range res {
+					active = append(active, fmt.Sprintf("%s %s %v", r.Metric["alertname"], r.Metric["alertstate"], r.Metric))
+				}
+				return len(active) == 0, strings.Join(active, "\n")
+			})
 		}
 	})
 
