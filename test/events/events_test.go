@@ -55,7 +55,7 @@ func TestEventsEndToEnd(t *testing.T) {
 	c := startCluster(t, testbed.Options{
 		Controllers: true, KwokNodes: 2,
 		ControllerManagerArgs: []string{"--node-monitor-grace-period=20s", "--node-monitor-period=2s"},
-		KwokArgs:              []string{"--config=" + stages},
+		KwokArgs:              []string{"--config=" + stages, "--node-lease-duration-seconds=12"}, // renewed every 3 s: no spurious NotReady under load
 	})
 	client := clientFor(t, c)
 	ctx := context.Background()
