@@ -285,21 +285,26 @@ func (p *Pipeline) deliverBatch(ctx context.Context) bool {
 	}
 	p.mu.Unlock()
 
-	err := p.opts.Writer.Write(ctx, series)
-	var perm interface{ Permanent() bool }
-	refused := errors.As(err, &perm) && perm.Permanent()
+	outcome := make([]int, len(batch))
+	err := p.write(ctx, batch, series, 0, len(series), outcome)
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	delivered, refused := 0, 0
 	for i, ev := range batch {
 		delete(p.inflight, ev.UID)
-		if err != nil && !refused {
+		if outcome[i] == notAcked {
 			// Not acknowledged (we are stopping): back in the queue unless a
 			// newer state came in meanwhile; the checkpoint does not have it.
 			if q, ok := p.pending[ev.UID]; !ok || q.Count < ev.Count {
 				p.pending[ev.UID] = ev
 			}
 			continue
+		}
+		if outcome[i] == acked {
+			delivered++
+		} else {
+			refused++
 		}
 		e := p.state[ev.UID]
 		if e == nil {
@@ -311,18 +316,50 @@ func (p *Pipeline) deliverBatch(ctx context.Context) bool {
 			p.retire(ev.UID, e)
 		}
 	}
+	p.m.delivered.Add(float64(delivered))
+	p.m.refused.Add(float64(refused))
+	if delivered+refused > 0 {
+		p.dirty = true
+		p.saveLocked()
+	}
+	return err == nil && len(p.pending) > 0
+}
+
+// Outcomes of one event of a batch.
+const (
+	notAcked = iota
+	acked
+	refusedForGood
+)
+
+// write sends series[lo:hi]. When the receiver refuses a batch for good, the
+// batch is split in halves and each sent again, down to single events: one
+// event a receiver cannot take (e.g. too old for a Prometheus TSDB) must not
+// take the others with it. It returns an error only when ctx ended; outcome
+// tells what became of each event.
+func (p *Pipeline) write(ctx context.Context, batch []Event, series []prompb.TimeSeries, lo, hi int, outcome []int) error {
+	err := p.opts.Writer.Write(ctx, series[lo:hi])
+	var perm interface{ Permanent() bool }
 	switch {
 	case err == nil:
-		p.m.delivered.Add(float64(len(batch)))
-	case refused:
-		p.m.refused.Add(float64(len(batch)))
-		level.Error(p.logger).Log("msg", "the receiver refused events; they are not sent again", "events", len(batch), "err", err)
-	default:
-		return false
+		for i := lo; i < hi; i++ {
+			outcome[i] = acked
+		}
+		return nil
+	case !errors.As(err, &perm) || !perm.Permanent():
+		return err
+	case hi-lo == 1:
+		outcome[lo] = refusedForGood
+		ev := batch[lo]
+		level.Error(p.logger).Log("msg", "the receiver refused an event; it is not sent again", "uid", ev.UID, "reason", ev.Reason,
+			"urn", ev.URN, "count", ev.Count, "last_seen", ev.Last, "err", err)
+		return nil
 	}
-	p.dirty = true
-	p.saveLocked()
-	return len(p.pending) > 0
+	mid := lo + (hi-lo)/2
+	if err := p.write(ctx, batch, series, lo, mid, outcome); err != nil {
+		return err
+	}
+	return p.write(ctx, batch, series, mid, hi, outcome)
 }
 
 func (p *Pipeline) flush() {

@@ -367,3 +367,40 @@ func TestPipelineRun(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// poisonWriter refuses for good any batch holding the event "poison", as a
+// Prometheus refuses a whole request for one sample that is too old.
+type poisonWriter struct{ recorder }
+
+func (w *poisonWriter) Write(ctx context.Context, s []prompb.TimeSeries) error {
+	for _, ts := range s {
+		if label(ts, "uid") == "poison" {
+			return permanent{}
+		}
+	}
+	return w.recorder.Write(ctx, s)
+}
+
+func TestPipelineRefusalIsolatesTheEvent(t *testing.T) {
+	w := &poisonWriter{}
+	reg := prometheus.NewRegistry()
+	p, err := New(Options{Cluster: "c", Writer: w, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{p: p, reg: reg}
+	for _, uid := range []string{"a", "b", "poison", "c", "d", "e"} {
+		h.p.Observe(SrcEvents, ev(uid, 1, t0))
+	}
+	h.drain(context.Background())
+	got := w.delivered()
+	if len(got) != 5 || len(got["poison"]) != 0 {
+		t.Errorf("delivered %v, want every event but poison", got)
+	}
+	if r, d := value(t, reg, "kubetopo_events_refused_total", nil), value(t, reg, "kubetopo_events_delivered_total", nil); r != 1 || d != 5 {
+		t.Errorf("refused %v delivered %v, want 1 and 5", r, d)
+	}
+	if h.p.Pending() != 0 {
+		t.Errorf("%d pending", h.p.Pending())
+	}
+}
