@@ -135,7 +135,7 @@ func TestAlerts(t *testing.T) {
 			}
 			for _, e := range a.ExpAlerts {
 				firing[a.Alertname]++
-				if e.ExpLabels["urn"] == "" && a.Alertname != "KubetopoTopologyMissing" {
+				if e.ExpLabels["urn"] == "" {
 					t.Errorf("%s: a firing case expects no urn label", a.Alertname)
 				}
 			}
