@@ -151,7 +151,7 @@ func (p *Pipeline) Observe(src string, ev Event) {
 		e.Counted = ev.Count
 		p.dirty = true
 	}
-	if p.opts.Writer == nil || ev.Count <= e.Delivered || ev.Count <= p.inflight[ev.UID] {
+	if p.opts.Writer == nil || ev.Count <= max(e.Delivered, e.refused) || ev.Count <= p.inflight[ev.UID] {
 		return
 	}
 	if q, ok := p.pending[ev.UID]; ok && q.Count >= ev.Count {
@@ -310,8 +310,12 @@ func (p *Pipeline) deliverBatch(ctx context.Context) bool {
 		if e == nil {
 			continue
 		}
-		e.Delivered = max(e.Delivered, ev.Count)
-		e.SentMS = max(e.SentMS, ts[i])
+		if outcome[i] == refusedForGood {
+			e.refused = max(e.refused, ev.Count)
+		} else {
+			e.Delivered = max(e.Delivered, ev.Count)
+			e.SentMS = max(e.SentMS, ts[i])
+		}
 		if e.gone {
 			p.retire(ev.UID, e)
 		}
@@ -323,6 +327,17 @@ func (p *Pipeline) deliverBatch(ctx context.Context) bool {
 		p.saveLocked()
 	}
 	return err == nil && len(p.pending) > 0
+}
+
+// splittable reports whether a refusal may be about some of the series
+// (400 Bad Request: a malformed or too old sample) rather than the request
+// (401, 403, 404, 413, 415 ...).
+func splittable(err error) bool {
+	var st interface{ HTTPStatus() int }
+	if !errors.As(err, &st) {
+		return true
+	}
+	return st.HTTPStatus() == 400 || st.HTTPStatus() == 422
 }
 
 // Outcomes of one event of a batch.
@@ -351,8 +366,15 @@ func (p *Pipeline) write(ctx context.Context, batch []Event, series []prompb.Tim
 	case hi-lo == 1:
 		outcome[lo] = refusedForGood
 		ev := batch[lo]
-		level.Error(p.logger).Log("msg", "the receiver refused an event; it is not sent again", "uid", ev.UID, "reason", ev.Reason,
+		level.Error(p.logger).Log("msg", "the receiver refused an event; this run does not send it again", "uid", ev.UID, "reason", ev.Reason,
 			"urn", ev.URN, "count", ev.Count, "last_seen", ev.Last, "err", err)
+		return nil
+	case !splittable(err):
+		// Wrong key, wrong URL, too large: about the request, not one event.
+		for i := lo; i < hi; i++ {
+			outcome[i] = refusedForGood
+		}
+		level.Error(p.logger).Log("msg", "the receiver refused a batch of events; this run does not send them again", "events", hi-lo, "err", err)
 		return nil
 	}
 	mid := lo + (hi-lo)/2

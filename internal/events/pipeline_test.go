@@ -404,3 +404,36 @@ func TestPipelineRefusalIsolatesTheEvent(t *testing.T) {
 		t.Errorf("%d pending", h.p.Pending())
 	}
 }
+
+type unauthorized struct{}
+
+func (unauthorized) Error() string   { return "401 Unauthorized" }
+func (unauthorized) Permanent() bool { return true }
+func (unauthorized) HTTPStatus() int { return 401 }
+
+// A wrong key is not split per event, not retried by this run, and not
+// recorded as delivered: the next run (the key fixed) delivers.
+func TestPipelineUnauthorizedNextRunDelivers(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "events.json")
+	w := &recorder{fail: []error{unauthorized{}}}
+	h := newHarness(t, file, w)
+	for _, uid := range []string{"a", "b", "c"} {
+		h.p.Observe(SrcEvents, ev(uid, 1, t0))
+	}
+	h.drain(context.Background())
+	h.p.Observe(SrcEvents, ev("a", 1, t0)) // a relist
+	h.drain(context.Background())
+	if len(w.got) != 0 || len(w.fail) != 0 || h.p.Pending() != 0 {
+		t.Fatalf("got %v, %d failures left, %d pending", w.delivered(), len(w.fail), h.p.Pending())
+	}
+	h.p.flush()
+	w2 := &recorder{}
+	h2 := newHarness(t, file, w2)
+	for _, uid := range []string{"a", "b", "c"} {
+		h2.p.Observe(SrcEvents, ev(uid, 1, t0))
+	}
+	h2.drain(context.Background())
+	if got := w2.delivered(); len(got) != 3 {
+		t.Errorf("next run delivered %v, want a, b, c", got)
+	}
+}

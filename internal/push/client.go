@@ -78,6 +78,9 @@ func (e *Error) Permanent() bool {
 	return e.StatusCode >= 400 && e.StatusCode < 500 && e.StatusCode != http.StatusTooManyRequests
 }
 
+// HTTPStatus is the response's status code (0: no response).
+func (e *Error) HTTPStatus() int { return e.StatusCode }
+
 // IsPermanent reports whether err is a refusal that must not be retried.
 func IsPermanent(err error) bool {
 	var e *Error
