@@ -16,8 +16,8 @@ type entry struct {
 	// Counted occurrences are in kubetopo_events_total (of this run or an
 	// earlier one).
 	Counted int64 `json:"counted"`
-	// Delivered occurrences were acknowledged by the receiver, or refused
-	// for good (a 4xx): they are not sent again.
+	// Delivered occurrences were acknowledged by the receiver: they are not
+	// sent again.
 	Delivered int64 `json:"delivered"`
 	// SentMS is the timestamp of the last sample delivered, so the next
 	// one is later even when Kubernetes' second-precision time is not.

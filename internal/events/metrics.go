@@ -28,7 +28,7 @@ func newPipelineMetrics(p *Pipeline) *pipelineMetrics {
 		}),
 		refused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kubetopo_events_refused_total",
-			Help: "Event states the receiver refused for good (a 4xx other than 429); they are not sent again.",
+			Help: "Event states the receiver refused (a 4xx other than 429); this run does not send them again.",
 		}),
 		checkpointWrites: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kubetopo_events_checkpoint_writes_total",
