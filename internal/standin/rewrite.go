@@ -21,6 +21,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
@@ -40,6 +41,11 @@ type Rewriter struct {
 	// Drop, when it returns true for a series (its rewritten labels,
 	// including __name__), leaves the series out.
 	Drop func(l labels.Labels) bool
+	// TimestampsAt, when not zero, shifts every sample timestamp by the same
+	// amount so that the newest one is this time: a recording's timestamps
+	// (cAdvisor's, the kubelet's) then look current to a Prometheus, which
+	// would reject samples hours old.
+	TimestampsAt time.Time
 }
 
 func (r *Rewriter) mapValue(name, value string) (string, bool) {
@@ -82,11 +88,27 @@ func (Rewriter) Replicate(exp []byte, copies []Rewriter) ([]byte, error) {
 	var out bytes.Buffer
 	out.Grow(len(exp) * len(copies))
 	seen := map[string]bool{}
+	var newest int64
+	for _, f := range fams {
+		for _, s := range f.series {
+			if s.ts != nil && *s.ts > newest {
+				newest = *s.ts
+			}
+		}
+	}
 	for _, f := range fams {
 		out.Write(f.header)
 		for i := range copies {
 			c := &copies[i]
+			var shift int64
+			if !c.TimestampsAt.IsZero() && newest != 0 {
+				shift = c.TimestampsAt.UnixMilli() - newest
+			}
 			for _, s := range f.series {
+				if shift != 0 && s.ts != nil {
+					t := *s.ts + shift
+					s.ts = &t
+				}
 				line, ok := c.render(s)
 				if !ok || seen[string(line)] {
 					continue

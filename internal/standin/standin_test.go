@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -134,6 +135,18 @@ func TestReplicate(t *testing.T) {
 	}
 	if got["kube_node_info"] != orig["kube_node_info"] {
 		t.Errorf("kube_node_info: %d series, want %d (no duplicates)", got["kube_node_info"], orig["kube_node_info"])
+	}
+}
+
+func TestRewriteShiftsTimestamps(t *testing.T) {
+	in := []byte("# TYPE a gauge\na{x=\"1\"} 1 1000\na{x=\"2\"} 2 3000\na{x=\"3\"} 3\n")
+	out, err := Rewriter{TimestampsAt: time.UnixMilli(10000)}.Rewrite(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# TYPE a gauge\na{x=\"1\"} 1 8000\na{x=\"2\"} 2 10000\na{x=\"3\"} 3\n"
+	if string(out) != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
 	}
 }
 

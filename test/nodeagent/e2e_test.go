@@ -197,6 +197,9 @@ func TestNodeAgentEndToEnd(t *testing.T) {
 		},
 		Required: []string{"namespace", "pod", "container", "node", "deployment", "replicaset", "statefulset", "daemonset",
 			"job_name", "cronjob", "service", "configmap", "secret", "persistentvolumeclaim", "persistentvolume", "ingress", "endpoint"},
+		// The recordings' sample timestamps (cAdvisor, kubelet) as of now, as
+		// a live kubelet's would be: Prometheus rejects hours-old samples.
+		TimestampsAt: time.Now(),
 	}
 	rewrite := func(file string) []byte {
 		b, err := os.ReadFile(testdata + file)
@@ -251,12 +254,10 @@ func TestNodeAgentEndToEnd(t *testing.T) {
 		}
 	}
 	kubeletHost, kubeletPort := hostPort(t, kubelet.URL)
+	// A real Prometheus scrapes both agents and also receives what the node
+	// agent pushes, through the real receiver.
+	naAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	ca := startBinary(t, clusterAgent, "--kubeconfig="+tb.Kubeconfig(), "--cluster.name="+cluster)
-	na := startBinary(t, nodeAgent, "--kubeconfig="+tb.Kubeconfig(), "--cluster.name="+cluster, "--node.name="+node,
-		"--kubelet.host="+kubeletHost, "--kubelet.port="+strconv.Itoa(kubeletPort),
-		"--kubelet.token-file="+tokenFile, "--kubelet.ca-file="+caFile,
-		"--kube-state-metrics.host-override=127.0.0.1", "--scrape.interval=1s")
-
 	prom, err := testbed.StartPrometheus(ctx, binDir, filepath.Join(t.TempDir(), "prometheus"), fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
@@ -265,11 +266,21 @@ scrape_configs:
     static_configs: [{targets: ['%s']}]
   - job_name: kubetopo-node-agent
     static_configs: [{targets: ['%s']}]
-`, strings.TrimPrefix(ca.url, "http://"), strings.TrimPrefix(na.url, "http://")))
+`, strings.TrimPrefix(ca.url, "http://"), naAddr), "--web.enable-remote-write-receiver")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer prom.Stop()
+	apiKey := filepath.Join(dir, "api-key")
+	if err := os.WriteFile(apiKey, []byte("e2e-api-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rcv := startBinary(t, receiver, "--auth.api-key-file="+apiKey, "--forward.url="+prom.URL+"/api/v1/write")
+	na := startBinaryAt(t, naAddr, nodeAgent, "--kubeconfig="+tb.Kubeconfig(), "--cluster.name="+cluster, "--node.name="+node,
+		"--kubelet.host="+kubeletHost, "--kubelet.port="+strconv.Itoa(kubeletPort),
+		"--kubelet.token-file="+tokenFile, "--kubelet.ca-file="+caFile,
+		"--kube-state-metrics.host-override=127.0.0.1", "--scrape.interval=1s",
+		"--remote-write.url="+rcv.url+"/api/v1/write", "--remote-write.api-key-file="+apiKey)
 
 	t.Run("every source scraped, the kubelet with its token over verified TLS", func(t *testing.T) {
 		want := []string{"kubelet/metrics", "kubelet/metrics/cadvisor", "kubelet/metrics/probes", "kubelet/metrics/resource", "kube-state-metrics/monitoring/kube-state-metrics-0"}
@@ -324,6 +335,30 @@ scrape_configs:
 		noURN := query(t, prom, `count({job="kubetopo-node-agent", metrics_path="/metrics", urn=""})`)
 		if len(noURN) != 1 || noURN[0].Value == 0 {
 			t.Errorf("the kubelet's own process series should be republished without a urn: %v", noURN)
+		}
+	})
+
+	t.Run("pushed through the receiver, the same series arrive", func(t *testing.T) {
+		// Pushed series have no job label; scraped ones do. Per kubelet
+		// endpoint and for KSM, as many series arrive pushed as scraped.
+		eventually(t, 60*time.Second, "pushed series equal the scraped ones", func() (bool, string) {
+			count := func(job string) map[string]float64 {
+				m := map[string]float64{}
+				for _, s := range query(t, prom, `count by (metrics_path) ({cluster="`+cluster+`", job="`+job+`", __name__!~"kubetopo_.*|go_.*|process_.*"})`) {
+					m[s.Metric["metrics_path"]] = s.Value
+				}
+				return m
+			}
+			pushed, scraped := count(""), count("kubetopo-node-agent")
+			if len(pushed) != 5 || fmt.Sprint(pushed) != fmt.Sprint(scraped) {
+				return false, fmt.Sprintf("pushed %v\nscraped %v\n%s", pushed, scraped, na.logTail())
+			}
+			t.Logf("series by metrics_path (\"\" = kube-state-metrics): %v", pushed)
+			return true, ""
+		})
+		dangling := query(t, prom, `{cluster="`+cluster+`", job="", urn!=""} unless on (urn) kubetopo_component_info`)
+		if len(dangling) != 0 {
+			t.Errorf("%d pushed series with an unknown urn, e.g. %v", len(dangling), dangling[0].Metric)
 		}
 	})
 

@@ -60,7 +60,12 @@ type proc struct {
 // waits until /-/ready answers 200.
 func startBinary(t testing.TB, bin string, args ...string) *proc {
 	t.Helper()
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	return startBinaryAt(t, "127.0.0.1:"+strconv.Itoa(freePort(t)), bin, args...)
+}
+
+// startBinaryAt is startBinary on a given address.
+func startBinaryAt(t testing.TB, addr, bin string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: filepath.Base(bin), url: "http://" + addr, log: filepath.Join(t.TempDir(), filepath.Base(bin)+".log")}
 	logFile, err := os.Create(p.log)
 	if err != nil {

@@ -19,6 +19,7 @@ var (
 	binDir       string // the testbed's binaries
 	clusterAgent string
 	nodeAgent    string
+	receiver     string
 )
 
 func TestMain(m *testing.M) {
@@ -34,7 +35,8 @@ func TestMain(m *testing.M) {
 	}
 	clusterAgent = filepath.Join(dir, "kubetopo-cluster-agent")
 	nodeAgent = filepath.Join(dir, "kubetopo-node-agent")
-	for bin, pkg := range map[string]string{clusterAgent: "./cmd/kubetopo-cluster-agent", nodeAgent: "./cmd/kubetopo-node-agent"} {
+	receiver = filepath.Join(dir, "kubetopo-receiver")
+	for bin, pkg := range map[string]string{clusterAgent: "./cmd/kubetopo-cluster-agent", nodeAgent: "./cmd/kubetopo-node-agent", receiver: "./cmd/kubetopo-receiver"} {
 		build := exec.Command("go", "build", "-o", bin, pkg)
 		build.Dir = "../.."
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
