@@ -110,8 +110,12 @@ func (r *Request) resolvePacked(b []byte, i int) (int, error) {
 	var n, v uint64
 	j := s
 	for j < e {
-		if b[j] < 0x80 {
-			n, j = uint64(b[j]), j+1
+		// One- and two-byte references (symbol tables up to 16384
+		// entries) inline, longer ones through uvarint.
+		if c := b[j]; c < 0x80 {
+			n, j = uint64(c), j+1
+		} else if j+1 < len(b) && b[j+1] < 0x80 {
+			n, j = uint64(c&0x7f)|uint64(b[j+1])<<7, j+2
 		} else if n, j, err = uvarint(b, j); err != nil {
 			return 0, err
 		}
@@ -119,8 +123,10 @@ func (r *Request) resolvePacked(b []byte, i int) (int, error) {
 			r.refs = append(r.refs, uint32(n))
 			break
 		}
-		if b[j] < 0x80 {
-			v, j = uint64(b[j]), j+1
+		if c := b[j]; c < 0x80 {
+			v, j = uint64(c), j+1
+		} else if j+1 < len(b) && b[j+1] < 0x80 {
+			v, j = uint64(c&0x7f)|uint64(b[j+1])<<7, j+2
 		} else if v, j, err = uvarint(b, j); err != nil {
 			return 0, err
 		}
