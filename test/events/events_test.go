@@ -399,6 +399,11 @@ func checkPromtool(t *testing.T, exposition string) {
 			b.WriteString(l + "\n")
 		}
 	}
+	for _, fam := range []string{"kubetopo_events_total", "kubetopo_events_delivered_total", "kubetopo_remote_write_samples_sent_total"} {
+		if !strings.Contains(b.String(), "\n"+fam+"{") && !strings.Contains(b.String(), "\n"+fam+" ") {
+			t.Errorf("%s missing from the exposition checked by promtool", fam)
+		}
+	}
 	cmd := exec.Command(filepath.Join(binDir, "promtool"), "check", "metrics")
 	cmd.Stdin = strings.NewReader(b.String())
 	if out, err := cmd.CombinedOutput(); err != nil {
