@@ -33,6 +33,8 @@ type Options struct {
 	KSM      KSMOptions
 	ProcRoot string        // the host's /proc; "/proc" when empty
 	Interval time.Duration // between scrape rounds; 15s when zero
+	// SyncTimeout bounds the wait for the informers at start; 30s when zero.
+	SyncTimeout time.Duration
 	// AfterRound, when set, is called after every scrape round (push to the
 	// receiver hangs here).
 	AfterRound func(ctx context.Context, pages map[string]*republish.Page)
@@ -123,25 +125,40 @@ func (a *Agent) node() *corev1.Node {
 // and the kube-state-metrics pods on this node now.
 func (a *Agent) Sources() []republish.Source {
 	srcs := append([]republish.Source(nil), a.kubelet...)
-	if a.ksm != nil {
+	if a.ksm != nil && a.ksm.synced() {
 		srcs = append(srcs, a.ksm.sources()...)
 	}
 	return srcs
 }
 
 // Start starts the informers and waits for their caches.
+//
+// It waits at most SyncTimeout: without RBAC for pods or nodes, or with the
+// apiserver away, the kubelet is still scraped; kube-state-metrics pods are
+// found once the pod list succeeds (client-go keeps retrying it).
 func (a *Agent) Start(ctx context.Context) error {
-	if a.nodes != nil {
-		a.nodes.Start(ctx.Done())
-		if a.ksm != nil {
-			a.ksm.factory.Start(ctx.Done())
+	if a.nodes == nil {
+		return nil
+	}
+	a.nodes.Start(ctx.Done())
+	if a.ksm != nil {
+		a.ksm.factory.Start(ctx.Done())
+	}
+	timeout := a.o.SyncTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if !cache.WaitForCacheSync(wctx.Done(), a.synced...) {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		if !cache.WaitForCacheSync(ctx.Done(), a.synced...) {
-			return errors.New("informer caches did not sync")
-		}
-		if a.node() == nil {
-			level.Warn(a.o.Logger).Log("msg", "this node's Node object was not found; host info uses /proc only", "node", a.o.Node)
-		}
+		level.Warn(a.o.Logger).Log("msg", "the Node and pod informers have not synced (RBAC for nodes and pods list/watch? apiserver reachable?); scraping the kubelet meanwhile", "timeout", timeout)
+		return nil
+	}
+	if a.node() == nil {
+		level.Warn(a.o.Logger).Log("msg", "this node's Node object was not found; host info uses /proc only", "node", a.o.Node)
 	}
 	return nil
 }

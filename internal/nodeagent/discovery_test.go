@@ -2,6 +2,7 @@ package nodeagent
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,9 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/prompb"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubetopo/kubetopo/internal/push"
 	"github.com/kubetopo/kubetopo/internal/standin"
@@ -158,5 +162,39 @@ func TestPushSendsWhatIsServed(t *testing.T) {
 	sort.Strings(pushed)
 	if len(pushed) != served || !strings.Contains(pushed[0], "__name__=container_cpu_usage_seconds_total,cluster=c1,container=") {
 		t.Errorf("pushed %d series (first %q), served %d", len(pushed), pushed[0], served)
+	}
+}
+
+// TestKubeletScrapedWithoutPodRBAC: when the pod list is forbidden, the
+// agent does not wait forever: the kubelet is scraped, KSM is not.
+func TestKubeletScrapedWithoutPodRBAC(t *testing.T) {
+	kubelet, err := standin.Start(standin.Options{Pages: map[string][]byte{"/metrics/resource": readTestdata(t, "kubelet-v1.33.13-metrics-resource.prom")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kubelet.Close()
+	cs := fake.NewSimpleClientset(ksmPod("ksm-a", "kwok-node-0", 8080, corev1.PodRunning))
+	cs.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New("RBAC: no list on pods"))
+	})
+	host, port := splitURL(t, kubelet.URL)
+	reg := prometheus.NewRegistry()
+	a, err := New(Options{
+		Cluster: "c1", Node: "kwok-node-0", Client: cs, Registerer: reg, SyncTimeout: 300 * time.Millisecond,
+		Kubelet: KubeletOptions{Scheme: "http", Host: host, Port: port, Endpoints: []string{"/metrics/resource"}},
+		KSM:     KSMOptions{Enabled: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.ScrapeOnce(ctx)
+	got := successes(t, reg)
+	if len(got) != 1 || !got["kubelet/metrics/resource"] {
+		t.Errorf("sources %v, want only the kubelet's, succeeding", got)
 	}
 }
