@@ -64,7 +64,7 @@ func (r *Request) decodeV2(b []byte) error {
 	return nil
 }
 
-// refs appends the uint32 references of a repeated uint32 field (packed or
+// readRefs appends the uint32 references of a repeated uint32 field (packed or
 // not) at b[i:] to r.refs.
 func (r *Request) readRefs(b []byte, i, wt int) (int, error) {
 	var v uint64

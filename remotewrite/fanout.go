@@ -12,7 +12,7 @@ import (
 	"github.com/golang/snappy"
 )
 
-// body returns the compressed body for a downstream speaking p: the
+// bodyFor returns the compressed body for a downstream speaking p: the
 // sender's own when the request is unchanged and p is its protocol, else the
 // request encoded once per protocol.
 func (st *state) bodyFor(p Protocol) (body []byte, mode string) {

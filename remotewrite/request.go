@@ -141,7 +141,7 @@ func (r *Request) reset() {
 	r.refs = r.refs[:0]
 }
 
-// seriesAdds returns the label additions in a form the encoders merge: sorted
+// sortedAdds returns the label additions in a form the encoders merge: sorted
 // by series then name, the last SetLabel of a name winning.
 func (r *Request) sortedAdds() []labelAdd {
 	if len(r.adds) < 2 {
