@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,6 +28,9 @@ import (
 const (
 	serveWritePathEnv        = "KUBETOPO_TEST_SERVE_WRITE_PATH"
 	serveWritePathForwardEnv = "KUBETOPO_TEST_SERVE_WRITE_PATH_FORWARD"
+	// KUBETOPO_TEST_WRITE_PATH_CPUPROFILE=<file> profiles that process
+	// (go tool pprof -top <file>).
+	writePathProfileEnv = "KUBETOPO_TEST_WRITE_PATH_CPUPROFILE"
 )
 
 func serveWritePath(addr string) int {
@@ -54,6 +58,19 @@ func serveWritePath(addr string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	if path := os.Getenv(writePathProfileEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
