@@ -83,7 +83,11 @@ func BenchmarkReceiverRates(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	start := time.Now().Add(-50 * time.Minute)
-	var results []rateResult
+	run := struct {
+		Date, Command, LoadStart, LoadEnd string
+		Results                           []rateResult
+	}{Date: time.Now().UTC().Format(time.RFC3339), LoadStart: loadavg(),
+		Command: "go test -tags integration -run '^$' -bench ReceiverRates -benchtime 1x ./test/receiver/ (hack/bench/run-rw.sh)"}
 	for _, proto := range []string{"1.0", "2.0"} {
 		streams := rateStreamsFor(proto, start)
 		ctype, vers := ctV1, "0.1.0"
@@ -113,13 +117,14 @@ func BenchmarkReceiverRates(b *testing.B) {
 					b.Logf("%s RW %s at %d samples/s: achieved %.0f/s, p50 %.1f ms p99 %.1f ms (lag p99 %.1f ms), %.2f CPU-s, %.0f samples/CPU-s, %.2f allocs/sample, RSS %.1f MiB (peak %.1f)",
 						target, proto, rate, res.AchievedPerSec, res.P50ms, res.P99ms, res.LagP99ms, res.CPUSec, res.SamplesPerCPUs, res.AllocsPerSample,
 						float64(res.RSSBytes)/(1<<20), float64(res.PeakRSSBytes)/(1<<20))
-					results = append(results, res)
+					run.Results = append(run.Results, res)
 				}
 			})
 		}
 	}
 	if out := os.Getenv("KUBETOPO_BENCH_RW_OUT"); out != "" {
-		body, _ := json.MarshalIndent(results, "", "  ")
+		run.LoadEnd = loadavg()
+		body, _ := json.MarshalIndent(run, "", "  ")
 		if err := os.WriteFile(out, append(body, '\n'), 0o644); err != nil {
 			b.Fatal(err)
 		}

@@ -79,14 +79,27 @@ const (
 )
 
 func main() {
-	in := flag.String("in", "bench-scale.json", "results of TestScaleBenchmark")
+	in := flag.String("in", "", "results of TestScaleBenchmark (test/bench)")
+	rw := flag.String("rw", "", "results of BenchmarkReceiverRates (test/receiver), rendered between the bench-rw markers")
 	doc := flag.String("doc", "../../../docs/benchmarks.md", "markdown file to update between the bench-scale markers")
 	pngPath := flag.String("png", "../../../docs/bench-scale.png", "plot to write")
 	pngRef := flag.String("png-ref", "bench-scale.png", "how the doc links the plot")
 	flag.Parse()
-	if err := run1(*in, *doc, *pngPath, *pngRef); err != nil {
-		fmt.Fprintln(os.Stderr, "report:", err)
-		os.Exit(1)
+	if *in != "" {
+		if err := run1(*in, *doc, *pngPath, *pngRef); err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+	}
+	if *rw != "" {
+		md, err := renderRates(*rw)
+		if err == nil {
+			err = replaceBetween(*doc, "<!-- bench-rw:begin -->", "<!-- bench-rw:end -->", md)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
 	}
 }
 
@@ -103,19 +116,7 @@ func run1(in, doc, pngPath, pngRef string) error {
 		return fmt.Errorf("%s holds no results", in)
 	}
 	md := render(r, pngRef)
-	old, err := os.ReadFile(doc)
-	if err != nil {
-		return err
-	}
-	i, j := bytes.Index(old, []byte(beginMarker)), bytes.Index(old, []byte(endMarker))
-	if i < 0 || j < i {
-		return fmt.Errorf("%s lacks the markers %s ... %s", doc, beginMarker, endMarker)
-	}
-	var out bytes.Buffer
-	out.Write(old[:i+len(beginMarker)])
-	out.WriteString("\n" + md)
-	out.Write(old[j:])
-	if err := os.WriteFile(doc, out.Bytes(), 0o644); err != nil {
+	if err := replaceBetween(doc, beginMarker, endMarker, md); err != nil {
 		return err
 	}
 	return writePNG(pngPath, plots(r))
@@ -138,6 +139,23 @@ func defaults(rs []result) []result {
 		}
 	}
 	return out
+}
+
+// replaceBetween replaces what is between the markers in file with md.
+func replaceBetween(file, begin, end, md string) error {
+	old, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	i, j := bytes.Index(old, []byte(begin)), bytes.Index(old, []byte(end))
+	if i < 0 || j < i {
+		return fmt.Errorf("%s lacks the markers %s ... %s", file, begin, end)
+	}
+	var out bytes.Buffer
+	out.Write(old[:i+len(begin)])
+	out.WriteString("\n" + md)
+	out.Write(old[j:])
+	return os.WriteFile(file, out.Bytes(), 0o644)
 }
 
 func mib(b float64) string { return fmt.Sprintf("%.1f", b/(1<<20)) }
