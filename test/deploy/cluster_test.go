@@ -75,6 +75,9 @@ func TestChartOnCluster(t *testing.T) {
 			t.Errorf("with the default values the agent never watched secrets: %v", sortedAccesses(used))
 		}
 	})
+	t.Run("a Prometheus outside the cluster with deploy/prometheus", func(t *testing.T) {
+		outsidePrometheus(t, ctx, c, cfg, client, creds)
+	})
 	t.Run("node agent with the chart's RBAC", func(t *testing.T) {
 		if _, ok := binary["kubetopo-node-agent"]; !ok {
 			t.Skip("cmd/kubetopo-node-agent is not in this tree")
