@@ -262,3 +262,11 @@ func (a api) state(urn string) (string, string) {
 }
 
 func same(a, b []string) bool { return strings.Join(a, "\n") == strings.Join(b, "\n") }
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -17,8 +17,9 @@ import (
 )
 
 var (
-	binDir   string // the testbed's binaries
-	agentBin string // the cluster agent, built for this run
+	binDir      string // the testbed's binaries
+	agentBin    string // the cluster agent, built for this run
+	receiverBin string // the receiver, built for this run
 )
 
 func TestMain(m *testing.M) {
@@ -33,11 +34,14 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	agentBin = filepath.Join(dir, "kubetopo-cluster-agent")
-	build := exec.Command("go", "build", "-o", agentBin, "github.com/kubetopo/kubetopo/cmd/kubetopo-cluster-agent")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building the cluster agent:", err)
-		os.Exit(1)
+	receiverBin = filepath.Join(dir, "kubetopo-receiver")
+	for bin, pkg := range map[string]string{agentBin: "./cmd/kubetopo-cluster-agent", receiverBin: "./cmd/kubetopo-receiver"} {
+		build := exec.Command("go", "build", "-o", bin, "github.com/kubetopo/kubetopo/"+pkg[2:])
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building", pkg, err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

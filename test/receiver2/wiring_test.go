@@ -3,88 +3,84 @@
 package receiver2
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/kubetopo/kubetopo/internal/mapping"
-	"github.com/kubetopo/kubetopo/internal/promquery"
-	"github.com/kubetopo/kubetopo/internal/receiver"
-	"github.com/kubetopo/kubetopo/internal/server"
 	"github.com/kubetopo/kubetopo/internal/testbed"
-	"github.com/kubetopo/kubetopo/internal/topoapi"
-	"github.com/kubetopo/kubetopo/remotewrite"
 )
 
-func startOptions() testbed.Options { return testbed.Options{Controllers: true, KwokNodes: 3} }
+func startOptions(t *testing.T) testbed.Options {
+	stages, err := filepath.Abs("testdata/kwok-stages.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testbed.Options{Controllers: true, KwokNodes: 3, KwokArgs: []string{"--config=" + stages}}
+}
 
 type receiverProc struct {
 	addr, key string
+	log       string
 }
 
-// startReceiver runs the receiver in this process, wired as
-// cmd/kubetopo-receiver wires it: remotewrite's handler with the receiver as
-// its Processor (enrichment on), forwarding to the downstream's remote-write
-// receiver, the topology API behind the same API key, the downstream's query
-// API for rebuild and time travel, and /metrics.
+const apiKey = "e2e-secret-key"
+
+// startReceiver runs the real kubetopo-receiver binary: remote-write in,
+// forwarded to the downstream Prometheus' remote-write receiver, the
+// downstream's query API for rebuild and time travel, one API key for
+// writes and the topology API.
 func startReceiver(t *testing.T, downstreamURL string) receiverProc {
 	t.Helper()
-	logger := log.NewLogfmtLogger(log.NewSyncWriter(os.Stderr))
-	reg := prometheus.NewRegistry()
-	cfg, err := mapping.LoadFile("")
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "keys")
+	if err := os.WriteFile(keyFile, []byte("# the e2e sender's key\n"+apiKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := receiverProc{addr: freeAddr(t), key: apiKey, log: filepath.Join(dir, "receiver.log")}
+	logFile, err := os.Create(r.log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rcv, err := receiver.New(receiver.Options{
-		Mapper: mapping.New(cfg, mapping.Options{}), Registerer: reg, Logger: logger,
-		HealthInterval: time.Second, Downstream: &promquery.Client{URL: downstreamURL},
-	})
-	if err != nil {
+	cmd := exec.Command(receiverBin,
+		"--web.listen-address="+r.addr, "--auth.api-key-file="+keyFile,
+		"--forward.url="+downstreamURL+"/api/v1/write", "--downstream.query-url="+downstreamURL,
+		"--health.interval=1s", "--log.level=debug")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	const key = "e2e-secret-key"
-	keys := remotewrite.NewAPIKeys(key)
-	ds, err := remotewrite.NewDownstream(downstreamURL+"/api/v1/write", "1.0", 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := remotewrite.NewHandler(remotewrite.Options{
-		Logger: logger, Registerer: reg, Keys: keys, Downstreams: []remotewrite.Downstream{ds},
-		Processor: rcv.Processor(receiver.ProcessorOptions{Enrich: true}),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	extra := topoapi.New(topoapi.Options{Source: rcv, Auth: receiver.APIKeyAuth(keys), Logger: logger}).Routes()
-	extra["/api/v1/write"] = h
-	mux, err := server.Mux(server.Options{
-		Name: "kubetopo-receiver", MetricsPath: "/metrics", Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		Extra: extra, Logger: logger,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := rcv.Rebuild(ctx); err != nil {
-		t.Fatal(err)
-	}
-	go rcv.Run(ctx)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		cancel()
-		_ = srv.Close()
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(35 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		logFile.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(r.log)
+			t.Logf("receiver log (%s):\n%s", r.addr, tail(string(b), 40))
+		}
 	})
-	return receiverProc{addr: l.Addr().String(), key: key}
+	eventually(t, 30*time.Second, "receiver ready", func() (bool, string) {
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(r.log)
+			t.Fatalf("receiver exited:\n%s", b)
+		default:
+		}
+		resp, err := http.Get("http://" + r.addr + "/-/ready")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+	return r
 }
