@@ -307,3 +307,53 @@ func TestNoRule(t *testing.T) {
 		t.Errorf("second label of a list: %q %q", res.URN, reason)
 	}
 }
+
+// TestKubeletFixtures maps the recorded kubelet v1.33.13 /metrics,
+// /metrics/resource and /metrics/probes and the cAdvisor v0.52.1 /metrics
+// (testdata/README.md), with the target labels a Prometheus scraping
+// kwok-node-0 adds. The expectation is written from what each series
+// describes, not from the rules: namespace+pod+container → that container,
+// namespace+pod → that pod, node-level kubelet/cAdvisor families → the node,
+// the exporters' own go_/process_/client families → nothing.
+func TestKubeletFixtures(t *testing.T) {
+	m := defaultMapper(t)
+	u := topology.NewURNs("fx")
+	node := u.Object("node", "", "kwok-node-0")
+	nodeLevel := []string{"container_", "machine_", "kubelet_", "node_", "scrape_error", "resource_scrape_error"}
+	for _, file := range []string{"kubelet-v1.33.13-metrics.prom", "kubelet-v1.33.13-metrics-resource.prom", "kubelet-v1.33.13-metrics-probes.prom", "cadvisor-v0.52.1.prom"} {
+		t.Run(file, func(t *testing.T) {
+			series := readExposition(t, "testdata/"+file, "cluster", "fx", "job", "kubelet", "instance", "kwok-node-0:10250")
+			var golden []string
+			counts := map[string]int{}
+			for _, ls := range series {
+				name := ls.Get(labels.MetricName)
+				ns, pod, ctr := ls.Get("namespace"), ls.Get("pod"), ls.Get("container")
+				want := ""
+				switch {
+				case ns != "" && pod != "" && ctr != "" && ctr != "POD":
+					want = u.Container(ns, pod, ctr)
+				case ns != "" && pod != "":
+					want = u.Object("pod", ns, pod)
+				default:
+					for _, p := range nodeLevel {
+						if strings.HasPrefix(name, p) {
+							want = node
+						}
+					}
+				}
+				res, reason := m.Map(ls)
+				if res.URN != want {
+					t.Errorf("%s: mapped to %q (%s%s), want %q", ls, res.URN, res.Rule, reason, want)
+				}
+				if reason == "" {
+					counts[res.Rule]++
+				} else {
+					counts["unmapped:"+reason]++
+				}
+				golden = append(golden, fmt.Sprintf("%s %s %s%s", name, res.URN, res.Rule, reason))
+			}
+			t.Logf("%d series: %v", len(series), counts)
+			checkGolden(t, "testdata/"+strings.TrimSuffix(file, ".prom")+".mapped", golden)
+		})
+	}
+}
