@@ -12,12 +12,12 @@ LDFLAGS        = -X github.com/prometheus/common/version.Version=$(VERSION) \
                  -X github.com/prometheus/common/version.Revision=$(REVISION) \
                  -X github.com/prometheus/common/version.Branch=$(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
 
-.PHONY: all build demo test unit integration e2e lint fmt vet bench bench-latency testbed e2e-up e2e-down generate clean help
+.PHONY: all build demo test unit integration e2e lint fmt vet bench bench-latency bench-receiver fuzz rules-test dashboards-lint dashboards-test controlplane-test testbed e2e-up e2e-down generate clean help
 
 all: lint build unit
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-18s %s\n", $$1, $$2}'
 
 build: ## build the binaries into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
@@ -51,6 +51,26 @@ bench: ## benchmarks: object→series path and /metrics render at 10k pods
 bench-latency: testbed ## apiserver write → visible on /metrics, p50/p99 over 200 changes, real apiserver
 	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -run '^$$' -bench ChangeToMetric -benchtime 200x ./test/integration/
 
+bench-receiver: testbed ## remote-write receiver vs Prometheus' own receiver on the same batches over HTTP (samples per CPU-second), and the in-process decoder benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 400x ./remotewrite/
+	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -count=1 -run '^$$' -bench ReceiverVsPrometheus -benchtime 1x -timeout 30m ./test/receiver/
+
+FUZZTIME ?= 60s
+fuzz: ## fuzz the remote-write decoders against the generated protobuf code (FUZZTIME each)
+	cd remotewrite && $(GO) test -run '^$$' -fuzz '^FuzzDecodeV1$$' -fuzztime $(FUZZTIME) . && $(GO) test -run '^$$' -fuzz '^FuzzDecodeV2$$' -fuzztime $(FUZZTIME) .
+
+rules-test: testbed ## promtool check + test of rules/ with Prometheus 2.42's and 3.15's promtool
+	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -count=1 -v ./test/rules/
+
+dashboards-lint: ## lint dashboards (uids, datasource, cluster matchers, PromQL, links), generator up to date, rule annotations and runbooks
+	$(GO) test -count=1 ./dashboards/ ./internal/dashgen/ ./rules/
+
+dashboards-test: testbed ## every dashboard panel and variable query on real Prometheus 2.42 and 3.15 over a test cluster
+	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -count=1 -timeout 20m -v ./test/dashboards/
+
+controlplane-test: testbed ## control-plane suite: apiserver health and metrics, components stopped under the agent, least-privilege RBAC, rules on a real Prometheus
+	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -count=1 -timeout 10m -run TestControlPlane -v ./test/controlplane/
+
 testbed: ## build and cache the test cluster binaries (etcd, kube-apiserver, ..., kwok, prometheus)
 	hack/testbed/build.sh >/dev/null
 
@@ -60,8 +80,11 @@ e2e-up: testbed ## start a test cluster with controllers and 3 kwok nodes (state
 e2e-down: ## stop the test cluster e2e-up started
 	$(GO) run ./hack/testbed/cmd/testbed down --state $(TESTBED_STATE)
 
-generate: ## rewrite golden files from the current code (review the diff!)
+generate: ## rewrite generated files: golden files, dashboards JSON, the chart's copies of rules and dashboards, plain manifests (review the diff!)
 	$(GO) test ./internal/clusteragent/ -run Golden -update
+	$(GO) generate ./dashboards
+	deploy/sync-chart-files.sh
+	deploy/render-manifests.sh
 
 clean:
 	rm -rf $(BIN)
