@@ -112,6 +112,7 @@ func TestEventsEndToEnd(t *testing.T) {
 	waitDelivered(t, client, proxy)
 	run1 := eventTotals(agent.scrape(t))
 	agent.stop()
+	firstRun := agent
 
 	// 2. While the agent is down.
 	scale(t, client, "web", 5)
@@ -251,6 +252,11 @@ func TestEventsEndToEnd(t *testing.T) {
 		}
 	}
 	checkPromtool(t, final)
+	for _, a := range []*agentProc{firstRun, agent} {
+		if logContains(a, key) {
+			t.Errorf("the API key is in the agent's log %s", a.log)
+		}
+	}
 
 	// --remote-write.topology: the topology series reach the receiver too.
 	eventually(t, time.Minute, "topology series pushed to Prometheus", func() (bool, string) {
