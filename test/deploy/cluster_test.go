@@ -52,6 +52,7 @@ func TestChartOnCluster(t *testing.T) {
 	}
 	client := kubernetes.NewForConfigOrDie(cfg)
 	kc := "--kubeconfig=" + c.Kubeconfig()
+	installOperatorCRDs(t, ctx, cfg)
 
 	out, err := helm(t, "install", release, chartDir(), kc, "--namespace", namespace, "--create-namespace",
 		"--set-string", "cluster.name=testbed", "--set-string", "cluster.authToken=test-token",
@@ -65,6 +66,24 @@ func TestChartOnCluster(t *testing.T) {
 	}
 	// cluster agent, kube-state-metrics, receiver, a node agent on each of the 2 kwok nodes
 	waitPodsRunning(t, ctx, client, 5)
+	t.Run("Prometheus Operator objects where the API is served", func(t *testing.T) {
+		dyn := dynamic.NewForConfigOrDie(cfg)
+		want := map[string]int{"servicemonitors": 3, "podmonitors": 1, "prometheusrules": len(ruleFiles(t))}
+		for res, n := range want {
+			l, err := dyn.Resource(schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: res}).
+				Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: instanceSelector})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(l.Items) != n {
+				t.Errorf("%d %s of the release, want %d", len(l.Items), res, n)
+			}
+		}
+		cms, err := client.CoreV1().ConfigMaps(namespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=rules," + instanceSelector})
+		if err != nil || len(cms.Items) != 0 {
+			t.Errorf("a rules ConfigMap although PrometheusRules are served: %v %v", cms, err)
+		}
+	})
 	creds := secretFiles(t, ctx, client)
 
 	t.Run("cluster agent with the chart's RBAC", func(t *testing.T) {
@@ -104,7 +123,7 @@ func TestChartOnCluster(t *testing.T) {
 		dyn := dynamic.NewForConfigOrDie(cfg)
 		disc := discovery.NewDiscoveryClientForConfigOrDie(cfg)
 		before := inventory(t, ctx, disc, dyn)
-		for _, kind := range []string{"ClusterRole", "ClusterRoleBinding", "ServiceAccount", "Deployment", "Pod", "Service"} {
+		for _, kind := range []string{"ClusterRole", "ClusterRoleBinding", "ServiceAccount", "Deployment", "DaemonSet", "Pod", "Service", "ConfigMap", "ServiceMonitor", "PodMonitor", "PrometheusRule"} {
 			if !strings.Contains(strings.Join(before, "\n"), kind+" ") {
 				t.Fatalf("before uninstall the inventory has no %s, so it cannot prove removal:\n%s", kind, strings.Join(before, "\n"))
 			}
@@ -117,6 +136,16 @@ func TestChartOnCluster(t *testing.T) {
 			return len(left) == 0, strings.Join(left, "\n")
 		})
 	})
+}
+
+// ruleFiles returns the chart's rule files.
+func ruleFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(chartDir(), "files", "rules", "*.yml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no rule files in the chart (%v)", err)
+	}
+	return files
 }
 
 func clusterAgentRun() agentRun {

@@ -184,10 +184,19 @@ func applyFile(t *testing.T, ctx context.Context, cfg *rest.Config, path string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	disc := discovery.NewDiscoveryClientForConfigOrDie(cfg)
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	applyYAML(t, ctx, cfg, string(b), path)
+}
+
+func discoveryFor(cfg *rest.Config) discovery.DiscoveryInterface {
+	return discovery.NewDiscoveryClientForConfigOrDie(cfg)
+}
+
+// applyYAML applies every object of a YAML stream server-side.
+func applyYAML(t *testing.T, ctx context.Context, cfg *rest.Config, manifest, path string) {
+	t.Helper()
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discoveryFor(cfg)))
 	dyn := dynamic.NewForConfigOrDie(cfg)
-	for _, o := range decodeObjects(t, string(b)) {
+	for _, o := range decodeObjects(t, manifest) {
 		gvk := o.GroupVersionKind()
 		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
