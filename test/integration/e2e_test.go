@@ -201,17 +201,25 @@ func TestEndToEnd(t *testing.T) {
 		}
 
 		// A kube-state-metrics series joined to its component URN (README).
+		// The CronJob keeps creating pods, so the join is compared with the
+		// apiserver until both agree (a pod made between a scrape and the
+		// list is not a failure; a join that never matches is).
 		join := `kube_pod_status_ready{condition="true"} * on (namespace, pod) group_left (urn) kubetopo_component_info{type="pod"}`
-		res := query(t, prom, join)
-		all := podsOf(t, ctx, client, "", "")
-		if len(res) != len(all) {
-			t.Errorf("the KSM join returned %d series for %d pods", len(res), len(all))
-		}
-		for _, s := range res {
-			if want := "urn:kubernetes:/e2e:" + s.Metric["namespace"] + ":pod/" + s.Metric["pod"]; s.Metric["urn"] != want {
-				t.Errorf("join gave urn %s for %s/%s, want %s", s.Metric["urn"], s.Metric["namespace"], s.Metric["pod"], want)
+		eventually(t, time.Minute, "the KSM join gives every pod its URN", func() (bool, string) {
+			res := query(t, prom, join)
+			var got []string
+			for _, s := range res {
+				if want := "urn:kubernetes:/e2e:" + s.Metric["namespace"] + ":pod/" + s.Metric["pod"]; s.Metric["urn"] != want {
+					return false, fmt.Sprintf("join gave urn %s for %s/%s, want %s", s.Metric["urn"], s.Metric["namespace"], s.Metric["pod"], want)
+				}
+				got = append(got, s.Metric["urn"])
 			}
-		}
+			want := podsOf(t, ctx, client, "", "")
+			if g, w := strings.Join(sorted(got), "\n"), strings.Join(want, "\n"); g != w {
+				return false, fmt.Sprintf("the KSM join returned %d series for %d pods:\n got %s\nwant %s", len(res), len(want), g, w)
+			}
+			return true, ""
+		})
 	})
 
 	t.Run("follows a scale-down", func(t *testing.T) {
