@@ -37,6 +37,9 @@ func TestProcessor(t *testing.T) {
 	if err := p.Process(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
+	if !req.Modified() {
+		t.Error("the KSM series of a known Deployment was not enriched with its urn")
+	}
 	// Scribble over every label string, as the next request would.
 	for i := range req.Series {
 		for j := range req.Series[i].Labels {

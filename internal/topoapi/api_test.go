@@ -302,6 +302,20 @@ func TestAPI(t *testing.T) {
 				"urn:kubernetes:/test:shop:configmap/frontend-config", "urn:kubernetes:/test:shop:secret/api-token", "urn:kubernetes:/test:shop:secret/frontend-tls",
 				"urn:kubernetes:/test:shop:volume/frontend-6d4cf56db6-abcde/cache", "urn:kubernetes:/test:shop:volume/frontend-6d4cf56db6-abcde/kube-api-access"}},
 			{frontend, "dependencies?depth=2", []string{frontend, podA, podF, rsOld, rsNew}},
+			{shop, "pods-and-services", []string{
+				"urn:kubernetes:/test:shop:pod/cart-7c9d8b6f5-x2k9p", "urn:kubernetes:/test:shop:pod/debug-shell", podA, podF,
+				"urn:kubernetes:/test:shop:service/cart", "urn:kubernetes:/test:shop:service/cart-headless", "urn:kubernetes:/test:shop:service/frontend",
+				"urn:kubernetes:/test:shop:service/frontend-external", "urn:kubernetes:/test:shop:service/frontend-nodeport",
+				"urn:kubernetes:/test:shop:service/legacy-db", "urn:kubernetes:/test:shop:service/payments", "urn:kubernetes:/test:shop:external-service/payments"}},
+			{shop, "services", []string{
+				"urn:kubernetes:/test:shop:service/cart", "urn:kubernetes:/test:shop:service/cart-headless", "urn:kubernetes:/test:shop:service/frontend",
+				"urn:kubernetes:/test:shop:service/frontend-external", "urn:kubernetes:/test:shop:service/frontend-nodeport",
+				"urn:kubernetes:/test:shop:service/legacy-db", "urn:kubernetes:/test:shop:service/payments", "urn:kubernetes:/test:shop:external-service/payments",
+				"urn:kubernetes:/test:shop:ingress/storefront", "urn:endpoint:/test:203.0.113.10", "urn:endpoint:/test:lb.shop.example.com"}},
+			{podA + ":container/frontend", "configuration-and-storage", []string{
+				podA + ":container/frontend", "urn:kubernetes:/test:shop:configmap/frontend-config", "urn:kubernetes:/test:shop:secret/frontend-tls",
+				"urn:kubernetes:/test:shop:volume/frontend-6d4cf56db6-abcde/cache", "urn:kubernetes:/test:shop:volume/frontend-6d4cf56db6-abcde/kube-api-access",
+				"urn:kubernetes:/test:shop:secret/api-token"}},
 			{shop, "workloads", []string{"urn:kubernetes:/test:shop:deployment/cart", frontend, "urn:kubernetes:/test:shop:replicaset/cart-7c9d8b6f5", rsOld, rsNew}},
 		} {
 			var res actionResp
