@@ -12,7 +12,7 @@ LDFLAGS        = -X github.com/prometheus/common/version.Version=$(VERSION) \
                  -X github.com/prometheus/common/version.Revision=$(REVISION) \
                  -X github.com/prometheus/common/version.Branch=$(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
 
-.PHONY: all build demo test unit integration e2e lint fmt vet bench bench-latency bench-receiver fuzz rules-test dashboards-lint dashboards-test controlplane-test testbed e2e-up e2e-down generate clean help
+.PHONY: all build demo test unit integration e2e lint fmt vet bench bench-latency bench-receiver bench-nodeagent e2e-nodeagent events fuzz rules-test dashboards-lint dashboards-test controlplane-test testbed e2e-up e2e-down generate clean help
 
 all: lint build unit
 
@@ -55,6 +55,15 @@ bench-receiver: testbed ## remote-write receiver vs Prometheus' own receiver on 
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 400x ./remotewrite/
 	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -count=1 -run '^$$' -bench ReceiverVsPrometheus -benchtime 1x -timeout 30m ./test/receiver/
 
+bench-nodeagent: ## node agent republish path for a 100-pod kubelet: series/s, bytes and allocations per series
+	$(GO) test -run '^$$' -bench Kubelet100Pods -benchmem -benchtime 20x -count 1 ./internal/nodeagent/
+
+e2e-nodeagent: testbed ## node agent end to end: kubelet/KSM stand-ins, both agents, receiver, real Prometheus
+	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -count=1 -timeout 20m -run TestNodeAgentEndToEnd -v ./test/nodeagent/
+
+events: testbed ## event stream: categories, URNs, remote-write to a real Prometheus, agent restart and receiver outage
+	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -count=1 -v ./test/events/
+
 FUZZTIME ?= 60s
 fuzz: ## fuzz the remote-write decoders against the generated protobuf code (FUZZTIME each)
 	cd remotewrite && $(GO) test -run '^$$' -fuzz '^FuzzDecodeV1$$' -fuzztime $(FUZZTIME) . && $(GO) test -run '^$$' -fuzz '^FuzzDecodeV2$$' -fuzztime $(FUZZTIME) .
@@ -82,6 +91,7 @@ e2e-down: ## stop the test cluster e2e-up started
 
 generate: ## rewrite generated files: golden files, dashboards JSON, the chart's copies of rules and dashboards, plain manifests (review the diff!)
 	$(GO) test ./internal/clusteragent/ -run Golden -update
+	$(GO) test ./internal/nodeagent/ -run AgentGolden -update
 	$(GO) generate ./dashboards
 	deploy/sync-chart-files.sh
 	deploy/render-manifests.sh
