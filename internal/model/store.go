@@ -18,6 +18,11 @@ type StoreOptions struct {
 	Staleness time.Duration
 	// Now is the clock (tests inject one); nil means time.Now.
 	Now func() time.Time
+	// MinRebuildInterval bounds how often Graph rebuilds its snapshot after
+	// changes (wall clock): a rebuild costs O(series) — about 100 ms of CPU
+	// for 10,000 pods — so a churning cluster must not rebuild on every
+	// read. Zero rebuilds on the first read after each change.
+	MinRebuildInterval time.Duration
 }
 
 // Store follows the topology series of a live stream. Observe is called for
@@ -27,9 +32,11 @@ type StoreOptions struct {
 type Store struct {
 	staleness time.Duration
 	now       func() time.Time
+	minBuild  time.Duration
 
 	mu      sync.RWMutex
 	series  map[uint64]*entry
+	comps   map[string]int32 // URN → number of component_info series: HasComponent without a snapshot
 	version atomic.Uint64
 
 	snapMu sync.Mutex
@@ -45,6 +52,7 @@ type entry struct {
 type snapshot struct {
 	version uint64
 	graph   *Graph
+	built   time.Time
 }
 
 // NewStore returns an empty Store.
@@ -55,7 +63,7 @@ func NewStore(o StoreOptions) *Store {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Store{staleness: o.Staleness, now: o.Now, series: map[uint64]*entry{}}
+	s := &Store{staleness: o.Staleness, now: o.Now, minBuild: o.MinRebuildInterval, series: map[uint64]*entry{}, comps: map[string]int32{}}
 	s.version.Store(1)
 	return s
 }
@@ -88,7 +96,7 @@ func (s *Store) Observe(lbls labels.Labels, tsMillis int64, v float64) bool {
 	if value.IsStaleNaN(v) {
 		s.mu.Lock()
 		if e, ok := s.series[h]; ok && labels.Equal(e.lbls, lbls) {
-			delete(s.series, h)
+			s.deleteLocked(h, e)
 			s.version.Add(1)
 		}
 		s.mu.Unlock()
@@ -119,7 +127,13 @@ func (s *Store) Observe(lbls labels.Labels, tsMillis int64, v float64) bool {
 			cur.lastSeen.Store(tsMillis)
 		}
 	} else {
-		s.series[h] = ne // a 64-bit hash collision replaces the other series: accepted, see docs
+		if cur, ok := s.series[h]; ok {
+			s.deleteLocked(h, cur) // a 64-bit hash collision replaces the other series: accepted, see docs
+		}
+		s.series[h] = ne
+		if metric == ComponentInfo {
+			s.comps[ne.lbls.Get("urn")]++
+		}
 		s.version.Add(1)
 	}
 	s.mu.Unlock()
@@ -145,7 +159,7 @@ func (s *Store) Sweep() int {
 	s.mu.Lock()
 	for _, h := range stale {
 		if e, ok := s.series[h]; ok && e.lastSeen.Load() < cutoff {
-			delete(s.series, h)
+			s.deleteLocked(h, e)
 			n++
 		}
 	}
@@ -154,6 +168,25 @@ func (s *Store) Sweep() int {
 	}
 	s.mu.Unlock()
 	return n
+}
+
+func (s *Store) deleteLocked(h uint64, e *entry) {
+	delete(s.series, h)
+	if e.metric == ComponentInfo {
+		urn := e.lbls.Get("urn")
+		if s.comps[urn]--; s.comps[urn] <= 0 {
+			delete(s.comps, urn)
+		}
+	}
+}
+
+// HasComponent reports whether a component_info series of the URN is held
+// now; unlike Graph it never waits for a snapshot.
+func (s *Store) HasComponent(urn string) bool {
+	s.mu.RLock()
+	n := s.comps[urn]
+	s.mu.RUnlock()
+	return n > 0
 }
 
 // Len returns the number of topology series held.
@@ -166,7 +199,7 @@ func (s *Store) Len() int {
 // Graph returns the current snapshot.
 func (s *Store) Graph() *Graph {
 	v := s.version.Load()
-	if snap := s.snap.Load(); snap != nil && snap.version == v {
+	if snap := s.snap.Load(); snap != nil && (snap.version == v || time.Since(snap.built) < s.minBuild) {
 		return snap.graph
 	}
 	s.snapMu.Lock()
@@ -201,6 +234,6 @@ func (s *Store) Graph() *Graph {
 		b.Add(sn.metric, sn.lbl)
 	}
 	g := b.Graph()
-	s.snap.Store(&snapshot{version: v, graph: g})
+	s.snap.Store(&snapshot{version: v, graph: g, built: time.Now()})
 	return g
 }

@@ -41,6 +41,10 @@ type Options struct {
 	MaxEvents int
 	// HealthInterval is how often health is recomputed (0: 5s).
 	HealthInterval time.Duration
+	// TopologyRebuildInterval bounds how often the topology snapshot the
+	// API and health read is rebuilt after changes (0: on every read after a
+	// change). See model.StoreOptions.MinRebuildInterval.
+	TopologyRebuildInterval time.Duration
 	// Downstream is the TSDB's query API: rebuild on start and time travel.
 	// Nil disables both.
 	Downstream *promquery.Client
@@ -94,7 +98,7 @@ func New(o Options) (*Receiver, error) {
 	}
 	r := &Receiver{
 		o: o, mapper: o.Mapper,
-		store:   model.NewStore(model.StoreOptions{Staleness: o.Staleness, Now: o.Now}),
+		store:   model.NewStore(model.StoreOptions{Staleness: o.Staleness, Now: o.Now, MinRebuildInterval: o.TopologyRebuildInterval}),
 		streams: newStreams(o.MaxStreams),
 		events:  newEvents(o.MaxEvents),
 	}
@@ -131,7 +135,7 @@ func (r *Receiver) Observe(ls labels.Labels, ts int64, v float64) string {
 		r.m.unmapped(reason).Inc()
 		return ""
 	}
-	if !r.store.Graph().Has(res.URN) {
+	if !r.store.HasComponent(res.URN) {
 		r.m.unmapped(mapping.ReasonUnknownComponent).Inc()
 		return ""
 	}
