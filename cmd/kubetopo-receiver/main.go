@@ -58,6 +58,7 @@ func run(args []string) int {
 		staleness       = app.Flag("topology.staleness", "A topology or mapped series not seen for this long is gone (staleness markers remove it at once).").Default("5m").Duration()
 		queryURL        = app.Flag("downstream.query-url", "Prometheus HTTP API (base URL) of the downstream TSDB: the topology is rebuilt from it on start, and questions with time= are answered from it. Unset: neither.").Default("").String()
 		healthInterval  = app.Flag("health.interval", "How often health is recomputed.").Default("5s").Duration()
+		rebuildInterval = app.Flag("topology.rebuild-interval", "Shortest time between rebuilds of the topology snapshot the API and health read (a rebuild is O(series)); 0 rebuilds on every read after a change.").Default("1s").Duration()
 		maxStreams      = app.Flag("streams.max-per-component", "Telemetry streams listed per component (health check inputs always are).").Default("200").Int()
 		maxEvents       = app.Flag("events.max-per-component", "Events kept per component, newest first.").Default("100").Int()
 		eventRetention  = app.Flag("events.retention", "Events last seen longer ago are forgotten.").Default("1h").Duration()
@@ -120,7 +121,7 @@ func run(args []string) int {
 	rcv, err := receiver.New(receiver.Options{
 		Mapper: mapping.New(rules, mapping.Options{}), Staleness: *staleness, EventRetention: *eventRetention,
 		MaxStreams: *maxStreams, MaxEvents: *maxEvents, HealthInterval: *healthInterval, Downstream: tsdb,
-		Registerer: reg, Logger: logger,
+		Registerer: reg, Logger: logger, TopologyRebuildInterval: *rebuildInterval,
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot build the receiver", "err", err)
