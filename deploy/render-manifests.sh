@@ -4,7 +4,11 @@
 # fails when the committed file differs from a fresh render. With "-" it writes to stdout.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-helm=${HELM:-helm}
+# $HELM, else helm on PATH, else the testbed's (hack/testbed/build.sh builds it from its Go module).
+helm=${HELM:-$(command -v helm || true)}
+if [[ -z $helm ]]; then
+	helm=$("$root/hack/testbed/build.sh" helm | tail -1)/helm
+fi
 out=${1:-$root/deploy/manifests/kubetopo.yaml}
 namespace=kubetopo
 render() {
