@@ -12,7 +12,7 @@ LDFLAGS        = -X github.com/prometheus/common/version.Version=$(VERSION) \
                  -X github.com/prometheus/common/version.Revision=$(REVISION) \
                  -X github.com/prometheus/common/version.Branch=$(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
 
-.PHONY: all build demo test unit integration e2e lint fmt vet bench bench-latency bench-receiver bench-nodeagent e2e-nodeagent events fuzz rules-test dashboards-lint dashboards-test controlplane-test testbed e2e-up e2e-down generate clean help
+.PHONY: all build demo test unit integration e2e lint fmt vet bench bench-latency bench-receiver bench-nodeagent e2e-nodeagent events fuzz chart-lint manifests deploy-test rules-test dashboards-lint dashboards-test controlplane-test testbed e2e-up e2e-down generate clean help
 
 all: lint build unit
 
@@ -79,6 +79,15 @@ dashboards-test: testbed ## every dashboard panel and variable query on real Pro
 
 controlplane-test: testbed ## control-plane suite: apiserver health and metrics, components stopped under the agent, least-privilege RBAC, rules on a real Prometheus
 	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -count=1 -timeout 10m -run TestControlPlane -v ./test/controlplane/
+
+chart-lint: testbed ## helm lint --strict + template for the defaults and every ci/*-values.yaml; flags parsed by the real binaries; manifests current
+	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -count=1 -run 'TestChart(LintAndTemplate|RequiresClusterName|NoSecretsVariant)|TestFlagCheck|TestKubeStateMetricsRole|TestManifestsUpToDate|TestPrometheusExampleConfig' ./test/deploy/
+
+manifests: testbed ## render deploy/manifests/kubetopo.yaml from the chart (commit it)
+	HELM=$(TESTBED_BIN)/helm deploy/render-manifests.sh
+
+deploy-test: testbed ## the chart on a real cluster: install, RBAC proven both ways, an outside Prometheus, uninstall
+	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -count=1 -timeout 20m -run TestChartOnCluster -v ./test/deploy/
 
 testbed: ## build and cache the test cluster binaries (etcd, kube-apiserver, ..., kwok, prometheus)
 	hack/testbed/build.sh >/dev/null
