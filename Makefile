@@ -12,7 +12,7 @@ LDFLAGS        = -X github.com/prometheus/common/version.Version=$(VERSION) \
                  -X github.com/prometheus/common/version.Revision=$(REVISION) \
                  -X github.com/prometheus/common/version.Branch=$(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
 
-.PHONY: all build demo test unit integration e2e lint fmt vet bench bench-latency bench-receiver bench-nodeagent e2e-nodeagent events fuzz chart-lint manifests deploy-test rules-test dashboards-lint dashboards-test controlplane-test testbed e2e-up e2e-down generate clean help
+.PHONY: all build demo test unit integration e2e lint fmt vet bench bench-latency bench-receiver bench-nodeagent e2e-nodeagent events receiver-topology fuzz chart-lint manifests deploy-test rules-test dashboards-lint dashboards-test controlplane-test testbed e2e-up e2e-down generate clean help
 
 all: lint build unit
 
@@ -64,6 +64,9 @@ e2e-nodeagent: testbed ## node agent end to end: kubelet/KSM stand-ins, both age
 events: testbed ## event stream: categories, URNs, remote-write to a real Prometheus, agent restart and receiver outage
 	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -count=1 -v ./test/events/
 
+receiver-topology: testbed ## receiver topology, mapping, health, events and the topology API end to end, with time travel
+	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -count=1 -timeout 15m -v ./test/receiver2/
+
 FUZZTIME ?= 60s
 fuzz: ## fuzz the remote-write decoders against the generated protobuf code (FUZZTIME each)
 	cd remotewrite && $(GO) test -run '^$$' -fuzz '^FuzzDecodeV1$$' -fuzztime $(FUZZTIME) . && $(GO) test -run '^$$' -fuzz '^FuzzDecodeV2$$' -fuzztime $(FUZZTIME) .
@@ -101,6 +104,7 @@ e2e-down: ## stop the test cluster e2e-up started
 generate: ## rewrite generated files: golden files, dashboards JSON, the chart's copies of rules and dashboards, plain manifests (review the diff!)
 	$(GO) test ./internal/clusteragent/ -run Golden -update
 	$(GO) test ./internal/nodeagent/ -run AgentGolden -update
+	$(GO) test ./internal/mapping/ -run 'KubeStateMetricsFixture|KubeletFixtures' -update
 	$(GO) generate ./dashboards
 	deploy/sync-chart-files.sh
 	deploy/render-manifests.sh
