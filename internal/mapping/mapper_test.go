@@ -21,6 +21,10 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 // readExposition parses a recorded /metrics text with Prometheus' own parser
 // and adds the target labels a scraping Prometheus would (extra).
+// fixtures is the project's one copy of the recorded expositions
+// (testdata/fixtures/PROVENANCE.md).
+const fixtures = "../../testdata/fixtures/"
+
 func readExposition(t testing.TB, path string, extra ...string) []labels.Labels {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -95,7 +99,7 @@ var ksmKind = []struct{ prefix, typ, nameLabel string }{
 // package builds for the object the series names.
 func TestKubeStateMetricsFixture(t *testing.T) {
 	m := defaultMapper(t)
-	series := readExposition(t, "testdata/kube-state-metrics-v2.20.0.prom", "cluster", "fx", "job", "kube-state-metrics", "instance", "10.0.0.9:8080")
+	series := readExposition(t, fixtures+"kube-state-metrics-v2.20.0.prom", "cluster", "fx", "job", "kube-state-metrics", "instance", "10.0.0.9:8080")
 	if len(series) != 1714 {
 		t.Fatalf("%d series in the fixture, its README says 1,714", len(series))
 	}
@@ -271,7 +275,7 @@ func expectedError(t *testing.T, path string) string {
 
 func BenchmarkMap(b *testing.B) {
 	m := defaultMapper(b)
-	series := readExposition(b, "testdata/kube-state-metrics-v2.20.0.prom", "cluster", "fx", "job", "kube-state-metrics", "instance", "10.0.0.9:8080")
+	series := readExposition(b, fixtures+"kube-state-metrics-v2.20.0.prom", "cluster", "fx", "job", "kube-state-metrics", "instance", "10.0.0.9:8080")
 	for _, ls := range series {
 		m.Map(ls)
 	}
@@ -322,7 +326,7 @@ func TestKubeletFixtures(t *testing.T) {
 	nodeLevel := []string{"container_", "machine_", "kubelet_", "node_", "scrape_error", "resource_scrape_error"}
 	for _, file := range []string{"kubelet-v1.33.13-metrics.prom", "kubelet-v1.33.13-metrics-resource.prom", "kubelet-v1.33.13-metrics-probes.prom", "cadvisor-v0.52.1.prom"} {
 		t.Run(file, func(t *testing.T) {
-			series := readExposition(t, "testdata/"+file, "cluster", "fx", "job", "kubelet", "instance", "kwok-node-0:10250")
+			series := readExposition(t, fixtures+file, "cluster", "fx", "job", "kubelet", "instance", "kwok-node-0:10250")
 			var golden []string
 			counts := map[string]int{}
 			for _, ls := range series {

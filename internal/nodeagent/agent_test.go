@@ -28,9 +28,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
+// fixtures is the project's one copy of the recorded expositions.
+const fixtures = "../../testdata/fixtures"
+
 func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join(fixtures, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +48,7 @@ func kubeletPages(t testing.TB) map[string][]byte {
 		"/metrics/resource": "kubelet-v1.33.13-metrics-resource.prom",
 		"/metrics/probes":   "kubelet-v1.33.13-metrics-probes.prom",
 	} {
-		if b, err := os.ReadFile(filepath.Join("testdata", file)); err == nil {
+		if b, err := os.ReadFile(filepath.Join(fixtures, file)); err == nil {
 			pages[path] = b
 		}
 	}

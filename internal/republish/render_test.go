@@ -20,7 +20,7 @@ import (
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile("../nodeagent/testdata/" + name)
+	b, err := os.ReadFile("../../testdata/fixtures/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}

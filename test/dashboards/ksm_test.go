@@ -20,8 +20,8 @@ import (
 )
 
 const (
-	ksmFixture      = "testdata/kube-state-metrics-v2.20.0.prom"
-	platformFixture = "testdata/kube-state-metrics-v2.20.0-workload-platform.yaml"
+	ksmFixture      = "../../testdata/fixtures/kube-state-metrics-v2.20.0.prom"
+	platformFixture = "../../testdata/fixtures/kube-state-metrics-v2.20.0-workload-platform.yaml"
 	platformNS      = "platform"
 )
 

@@ -27,7 +27,7 @@ const (
 	cluster  = "e2e"
 	node     = "kwok-node-0" // the node the node agent runs for
 	other    = "kwok-node-1"
-	testdata = "../../internal/nodeagent/testdata/"
+	testdata = "../../testdata/fixtures/"
 )
 
 // fixturePods are the (namespace, pod) pairs of a recorded kubelet
