@@ -50,7 +50,11 @@ func renderRates(path string) (string, error) {
 	p("* **Load average** at the start %s, at the end %s (per step in the table): the machine was shared with other engineers' builds and tests.\n\n", r.LoadStart, r.LoadEnd)
 	p("| target | RW | offered samples/s | achieved samples/s | requests | request p50 / p99 | lag p99 (schedule → answer) | CPU-s | samples per CPU-s | allocs per sample | RSS / peak | load |\n")
 	p("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	names := map[string]string{"prometheus": "Prometheus 2.42", "prometheus3": "Prometheus 3.15"}
 	for _, x := range r.Results {
+		if n, ok := names[x.Target]; ok {
+			x.Target = n
+		}
 		p("| %s | %s | %d | %.0f | %d | %.1f / %.1f ms | %.1f ms | %.2f | %.0f | %.2f | %.1f / %.1f MiB | %s |\n",
 			x.Target, x.Protocol, x.OfferedPerSec, x.AchievedPerSec, x.Requests, x.P50ms, x.P99ms, x.LagP99ms, x.CPUSec,
 			x.SamplesPerCPUs, x.AllocsPerSample, x.RSSBytes/(1<<20), x.PeakRSSBytes/(1<<20), x.Load)
