@@ -194,7 +194,7 @@ func render(r run, pngRef string) string {
 		p("| %s | %d | %d | %d/s | %.1f ms | %.1f ms | %.1f ms | %d (%.1f / %.1f ms) | %.2f | %s → %s |\n",
 			x.label(), x.Series.Samples, c.N, c.Rate, c.P50ms, c.P99ms, c.Maxms, c.Scrapes, c.SP50, c.SP99, c.CPUPerSec, x.LoadBefore, x.LoadAfter)
 	}
-	p("\n![memory and /metrics p99 latency against pod count](%s)\n\n", pngRef)
+	p("\n![memory and /metrics latency against pod count](%s)\n\n", pngRef)
 	def := defaults(r.Results)
 	if len(def) == 0 {
 		def = r.Results
@@ -288,12 +288,14 @@ func topLines(lines []string, n int) []string {
 }
 
 func plots(r run) []panel {
-	var xs, rssSync, rssPeak, heap, pp99, gp99, cp99 []float64
+	var xs, rssSync, rssPeak, heap, pp50, gp50, pp99, gp99, cp99 []float64
 	for _, x := range defaults(r.Results) {
 		xs = append(xs, float64(x.Pods))
 		rssSync = append(rssSync, x.RSSAfterSync/(1<<20))
 		rssPeak = append(rssPeak, x.RSSPeak/(1<<20))
 		heap = append(heap, x.HeapAfterSync/(1<<20))
+		pp50 = append(pp50, x.Plain.P50ms)
+		gp50 = append(gp50, x.Gzip.P50ms)
 		pp99 = append(pp99, x.Plain.P99ms)
 		gp99 = append(gp99, x.Gzip.P99ms)
 		cp99 = append(cp99, x.Change.P99ms)
@@ -307,7 +309,9 @@ func plots(r run) []panel {
 			{name: "target at 10k pods: 150 MiB", col: red, xs: ends, ys: []float64{150, 150}, dashed: true},
 			{name: "kube-state-metrics at 10k pods: ~305 MiB", col: orange, xs: []float64{10000}, ys: []float64{305}, marker: true},
 		}},
-		{title: "kubetopo cluster agent: /metrics p99 latency", xlabel: "pods", ylabel: "ms", series: []series{
+		{title: "kubetopo cluster agent: /metrics latency", xlabel: "pods", ylabel: "ms", series: []series{
+			{name: "plain p50", col: lightBlue, xs: xs, ys: pp50},
+			{name: "gzip p50", col: lightGreen, xs: xs, ys: gp50},
 			{name: "plain p99", col: blue, xs: xs, ys: pp99},
 			{name: "gzip p99", col: green, xs: xs, ys: gp99},
 			{name: "change->metric p99 (scraped back to back)", col: purple, xs: xs, ys: cp99},

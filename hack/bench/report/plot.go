@@ -31,17 +31,19 @@ type panel struct {
 }
 
 var (
-	black  = color.RGBA{0, 0, 0, 255}
-	grey   = color.RGBA{210, 210, 210, 255}
-	blue   = color.RGBA{31, 119, 180, 255}
-	green  = color.RGBA{44, 160, 44, 255}
-	orange = color.RGBA{255, 127, 14, 255}
-	red    = color.RGBA{214, 39, 40, 255}
-	purple = color.RGBA{148, 103, 189, 255}
+	black      = color.RGBA{0, 0, 0, 255}
+	grey       = color.RGBA{210, 210, 210, 255}
+	blue       = color.RGBA{31, 119, 180, 255}
+	green      = color.RGBA{44, 160, 44, 255}
+	orange     = color.RGBA{255, 127, 14, 255}
+	red        = color.RGBA{214, 39, 40, 255}
+	purple     = color.RGBA{148, 103, 189, 255}
+	lightBlue  = color.RGBA{140, 190, 230, 255}
+	lightGreen = color.RGBA{150, 215, 150, 255}
 )
 
 func writePNG(path string, panels []panel) error {
-	const pw, ph = 560, 440
+	const pw, ph = 560, 540
 	img := image.NewRGBA(image.Rect(0, 0, pw*len(panels), ph))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
 	for i, p := range panels {
@@ -59,7 +61,7 @@ func writePNG(path string, panels []panel) error {
 }
 
 func drawPanel(img *image.RGBA, r image.Rectangle, p panel) {
-	plot := image.Rect(r.Min.X+70, r.Min.Y+40, r.Max.X-20, r.Max.Y-150)
+	plot := image.Rect(r.Min.X+70, r.Min.Y+40, r.Max.X-20, r.Max.Y-200)
 	xmax, ymax := 0.0, 0.0
 	for _, s := range p.series {
 		for i := range s.xs {
