@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubetopo/kubetopo/internal/scenario"
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 // bootstrap are the objects a bare kube-apiserver creates by itself, as the
@@ -55,8 +56,8 @@ func expectedScenario(t *testing.T) set {
 }
 
 func TestClusterAgentAgainstRealAPIServer(t *testing.T) {
-	cluster := startCluster(t, testbed.Options{})
-	client := clientFor(t, cluster)
+	cluster := testenv.StartCluster(t, testbed.Options{})
+	client := testenv.Client(t, cluster)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	applyScenario(t, ctx, client, scenario.Objects())
@@ -79,7 +80,7 @@ func TestClusterAgentAgainstRealAPIServer(t *testing.T) {
 	})
 
 	t.Run("promtool check metrics", func(t *testing.T) {
-		cmd := exec.Command(filepath.Join(binDir, "promtool"), "check", "metrics")
+		cmd := exec.Command(filepath.Join(testenv.BinDir(), "promtool"), "check", "metrics")
 		cmd.Stdin = strings.NewReader(agent.scrape(t))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("promtool check metrics: %v\n%s", err, out)

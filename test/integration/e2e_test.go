@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 const e2eCluster = "e2e"
@@ -68,7 +69,7 @@ func startPrometheus(t *testing.T, config string) *testbed.Prometheus {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p, err := testbed.StartPrometheus(ctx, binDir, filepath.Join(t.TempDir(), "prometheus"), config)
+	p, err := testbed.StartPrometheus(ctx, testenv.BinDir(), filepath.Join(t.TempDir(), "prometheus"), config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func compareTopology(want *oracle, comps map[string]string, rels set) string {
 func expectScraped(t *testing.T, ctx context.Context, c kubernetes.Interface, p *testbed.Prometheus) *oracle {
 	t.Helper()
 	var want *oracle
-	eventually(t, 2*time.Minute, "the topology in Prometheus equals the apiserver's objects", func() (bool, string) {
+	testenv.Eventually(t, 2*time.Minute, "the topology in Prometheus equals the apiserver's objects", func() (bool, string) {
 		want = expectedTopology(t, ctx, c, e2eCluster)
 		comps, rels := scrapedTopology(t, p)
 		d := compareTopology(want, comps, rels)
@@ -153,8 +154,8 @@ func expectScraped(t *testing.T, ctx context.Context, c kubernetes.Interface, p 
 }
 
 func TestEndToEnd(t *testing.T) {
-	cluster := startCluster(t, testbed.Options{Controllers: true, KwokNodes: 3})
-	client := clientFor(t, cluster)
+	cluster := testenv.StartCluster(t, testbed.Options{Controllers: true, KwokNodes: 3})
+	client := testenv.Client(t, cluster)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 
@@ -205,7 +206,7 @@ func TestEndToEnd(t *testing.T) {
 		// apiserver until both agree (a pod made between a scrape and the
 		// list is not a failure; a join that never matches is).
 		join := `kube_pod_status_ready{condition="true"} * on (namespace, pod) group_left (urn) kubetopo_component_info{type="pod"}`
-		eventually(t, time.Minute, "the KSM join gives every pod its URN", func() (bool, string) {
+		testenv.Eventually(t, time.Minute, "the KSM join gives every pod its URN", func() (bool, string) {
 			res := query(t, prom, join)
 			var got []string
 			for _, s := range res {
@@ -224,7 +225,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("follows a scale-down", func(t *testing.T) {
 		scale(t, ctx, client, shopNS, "web", 1)
-		eventually(t, 2*time.Minute, "web scaled to one pod", func() (bool, string) {
+		testenv.Eventually(t, 2*time.Minute, "web scaled to one pod", func() (bool, string) {
 			n := len(podsOf(t, ctx, client, shopNS, "app=web"))
 			return n == 1, fmt.Sprintf("%d web pods", n)
 		})
@@ -240,7 +241,7 @@ func TestEndToEnd(t *testing.T) {
 		if _, err := client.AppsV1().Deployments(shopNS).Update(ctx, d, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 2*time.Minute, "api rolled out", func() (bool, string) {
+		testenv.Eventually(t, 2*time.Minute, "api rolled out", func() (bool, string) {
 			d, err := client.AppsV1().Deployments(shopNS).Get(ctx, "api", metav1.GetOptions{})
 			if err != nil {
 				return false, err.Error()
@@ -263,7 +264,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("follows a CronJob run", func(t *testing.T) {
 		before := jobNames(t, ctx, client)
-		eventually(t, 3*time.Minute, "the CronJob fired again", func() (bool, string) {
+		testenv.Eventually(t, 3*time.Minute, "the CronJob fired again", func() (bool, string) {
 			now := jobNames(t, ctx, client)
 			for _, j := range now {
 				if !contains(before, j) {
@@ -279,7 +280,7 @@ func TestEndToEnd(t *testing.T) {
 		if err := client.CoreV1().Namespaces().Delete(ctx, shopNS, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 3*time.Minute, "namespace "+shopNS+" gone", func() (bool, string) {
+		testenv.Eventually(t, 3*time.Minute, "namespace "+shopNS+" gone", func() (bool, string) {
 			_, err := client.CoreV1().Namespaces().Get(ctx, shopNS, metav1.GetOptions{})
 			return err != nil && strings.Contains(err.Error(), "not found"), fmt.Sprint(err)
 		})
@@ -294,7 +295,7 @@ func TestEndToEnd(t *testing.T) {
 
 func waitForControllers(t *testing.T, ctx context.Context, c kubernetes.Interface) {
 	t.Helper()
-	eventually(t, 3*time.Minute, "controllers settled the application", func() (bool, string) {
+	testenv.Eventually(t, 3*time.Minute, "controllers settled the application", func() (bool, string) {
 		var waiting []string
 		for _, d := range []string{"web", "api"} {
 			dep, err := c.AppsV1().Deployments(shopNS).Get(ctx, d, metav1.GetOptions{})

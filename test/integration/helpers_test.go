@@ -4,63 +4,23 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-
-	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
-func startCluster(t testing.TB, opts testbed.Options) *testbed.Cluster {
-	t.Helper()
-	opts.BinDir = binDir
-	if opts.StateDir == "" {
-		opts.StateDir = t.TempDir()
-	}
-	opts.Logf = t.Logf
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	c, err := testbed.Start(ctx, opts)
-	if err != nil {
-		t.Fatalf("starting the test cluster: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := c.Stop(); err != nil {
-			t.Errorf("stopping the test cluster: %v", err)
-		}
-	})
-	return c
-}
-
-func clientFor(t testing.TB, c *testbed.Cluster) kubernetes.Interface {
-	t.Helper()
-	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.QPS, cfg.Burst = 100, 200
-	return kubernetes.NewForConfigOrDie(cfg)
-}
-
 type agentProc struct {
-	url string
-	log string
+	url  string
+	proc *testenv.Process
 }
 
 // startAgent runs the real cluster agent binary against the cluster. These
@@ -69,58 +29,21 @@ type agentProc struct {
 // the apiserver's, not kubetopo's) to every page; test/controlplane covers it.
 func startAgent(t testing.TB, kubeconfig string, args ...string) *agentProc {
 	t.Helper()
-	port := freePort(t)
-	logPath := filepath.Join(t.TempDir(), "agent.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cmd := exec.Command(agentBin, append([]string{
-		"--kubeconfig=" + kubeconfig, "--web.listen-address=" + addr, "--log.level=debug",
-		"--no-controlplane.enabled",
-	}, args...)...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		logFile.Close()
+	addr := testenv.FreeAddr(t)
+	p := testenv.StartProcess(t, testenv.ProcessOptions{
+		Name: "agent",
+		Path: testenv.Binary(agentName),
+		Args: append([]string{
+			"--kubeconfig=" + kubeconfig, "--web.listen-address=" + addr, "--log.level=debug",
+			"--no-controlplane.enabled",
+		}, args...),
 	})
-	a := &agentProc{url: "http://" + addr, log: logPath}
-	eventually(t, 30*time.Second, "agent ready", func() (bool, string) {
-		select {
-		case <-exited:
-			t.Fatalf("agent exited:\n%s", a.logTail())
-		default:
-		}
-		resp, err := http.Get(a.url + "/-/ready")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, resp.Status
-	})
+	a := &agentProc{url: "http://" + addr, proc: p}
+	testenv.WaitReady(t, p, a.url, 30*time.Second)
 	return a
 }
 
-func (a *agentProc) logTail() string {
-	b, _ := os.ReadFile(a.log)
-	lines := strings.Split(string(b), "\n")
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (a *agentProc) logTail() string { return a.proc.LogTail() }
 
 func (a *agentProc) scrape(t testing.TB) string {
 	t.Helper()
@@ -134,33 +57,6 @@ func (a *agentProc) scrape(t testing.TB) string {
 		t.Fatalf("scraping the agent: %s %v", resp.Status, err)
 	}
 	return string(b)
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// eventually polls cond until it holds or the deadline passes; then it fails
-// with cond's last explanation.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %s:\n%s", what, timeout, msg)
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval, not synchronisation
-	}
 }
 
 var uidLabel = regexp.MustCompile(`,uid="[^"]*"`)
@@ -236,7 +132,7 @@ func diff(want, got set) string {
 // expectTopology waits until the agent publishes exactly want.
 func expectTopology(t testing.TB, a *agentProc, want set) {
 	t.Helper()
-	eventually(t, 60*time.Second, "topology equals the expected set", func() (bool, string) {
+	testenv.Eventually(t, 60*time.Second, "topology equals the expected set", func() (bool, string) {
 		d := diff(want, topologySet(a.scrape(t)))
 		return d == "", d + "\nagent log:\n" + a.logTail()
 	})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubetopo/kubetopo/internal/scenario"
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 // BenchmarkChangeToMetric measures the time from a write acknowledged by the
@@ -21,8 +22,8 @@ import (
 // iteration relabels a pod and polls /metrics back to back until the new
 // label is served. Run with `make bench-latency` (-benchtime=Nx changes).
 func BenchmarkChangeToMetric(b *testing.B) {
-	cluster := startCluster(b, testbed.Options{})
-	client := clientFor(b, cluster)
+	cluster := testenv.StartCluster(b, testbed.Options{})
+	client := testenv.Client(b, cluster)
 	ctx := context.Background()
 	applyScenario(b, ctx, client, scenario.Objects())
 	agent := startAgent(b, cluster.Kubeconfig(), "--cluster.name=test")
