@@ -23,6 +23,7 @@ import (
 
 	"github.com/kubetopo/kubetopo/internal/events"
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 	"github.com/kubetopo/kubetopo/topology"
 )
 
@@ -52,17 +53,17 @@ func TestEventsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := startCluster(t, testbed.Options{
+	c := testenv.StartCluster(t, testbed.Options{
 		Controllers: true, KwokNodes: 2,
 		ControllerManagerArgs: []string{"--node-monitor-grace-period=20s", "--node-monitor-period=2s"},
 		KwokArgs:              []string{"--config=" + stages, "--node-lease-duration-seconds=12"}, // renewed every 3 s: no spurious NotReady under load
 	})
-	client := clientFor(t, c)
+	client := testenv.Client(t, c)
 	ctx := context.Background()
 
 	promCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	prom, err := testbed.StartPrometheus(promCtx, binDir, filepath.Join(t.TempDir(), "prometheus"),
+	prom, err := testbed.StartPrometheus(promCtx, testenv.BinDir(), filepath.Join(t.TempDir(), "prometheus"),
 		"global:\n  scrape_interval: 1m\n", "--web.enable-remote-write-receiver")
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +97,7 @@ func TestEventsEndToEnd(t *testing.T) {
 	waitReady(t, client, "web", 1)
 	scale(t, client, "web", 3)
 	createJob(t, client, "report")
-	eventually(t, 2*time.Minute, "job report complete", func() (bool, string) {
+	testenv.Eventually(t, 2*time.Minute, "job report complete", func() (bool, string) {
 		j, err := client.BatchV1().Jobs(ns).Get(ctx, "report", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -120,7 +121,7 @@ func TestEventsEndToEnd(t *testing.T) {
 	waitReady(t, client, "web", 5)
 	waitEventCount(t, client, "Failed", "unpullable", 3)
 	waitEventCount(t, client, "BackOff", "unpullable", 3)
-	eventually(t, time.Minute, "pod hungry OOMKilled", func() (bool, string) {
+	testenv.Eventually(t, time.Minute, "pod hungry OOMKilled", func() (bool, string) {
 		p, err := client.CoreV1().Pods(ns).Get(ctx, "hungry", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -133,7 +134,7 @@ func TestEventsEndToEnd(t *testing.T) {
 	// 3. The receiver away, then the nodes.
 	proxy.setDown(true)
 	scale(t, client, "web", 2)
-	eventually(t, time.Minute, "the agent retrying", func() (bool, string) {
+	testenv.Eventually(t, time.Minute, "the agent retrying", func() (bool, string) {
 		m := agent.scrape(t)
 		v := metricValue(m, "kubetopo_remote_write_retries_total", `stream="events"`)
 		return v >= 2, fmt.Sprintf("retries %v", v)
@@ -259,7 +260,7 @@ func TestEventsEndToEnd(t *testing.T) {
 	}
 
 	// --remote-write.topology: the topology series reach the receiver too.
-	eventually(t, time.Minute, "topology series pushed to Prometheus", func() (bool, string) {
+	testenv.Eventually(t, time.Minute, "topology series pushed to Prometheus", func() (bool, string) {
 		qctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		got, err := prom.Query(qctx, `kubetopo_component_info{cluster="ev",type="deployment",name="web",urn="urn:kubernetes:/ev:shop:deployment/web"}`)
@@ -318,7 +319,7 @@ func expected(t *testing.T, client kubernetes.Interface) map[string]events.Event
 func waitDelivered(t *testing.T, client kubernetes.Interface, p *countingProxy) map[string]events.Event {
 	t.Helper()
 	var want map[string]events.Event
-	eventually(t, 2*time.Minute, "every event delivered at its current count", func() (bool, string) {
+	testenv.Eventually(t, 2*time.Minute, "every event delivered at its current count", func() (bool, string) {
 		want = expected(t, client)
 		got := p.snapshot()
 		var missing []string
@@ -352,7 +353,7 @@ func countOOM(m map[string]events.Event) int {
 
 func waitEvent(t *testing.T, client kubernetes.Interface, reason, kind, namePrefix string) {
 	t.Helper()
-	eventually(t, 3*time.Minute, fmt.Sprintf("a %s event on %s %s*", reason, kind, namePrefix), func() (bool, string) {
+	testenv.Eventually(t, 3*time.Minute, fmt.Sprintf("a %s event on %s %s*", reason, kind, namePrefix), func() (bool, string) {
 		list, err := client.EventsV1().Events("").List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -373,7 +374,7 @@ func logContains(a *agentProc, s string) bool {
 
 func waitEventCount(t *testing.T, client kubernetes.Interface, reason, pod string, count int64) {
 	t.Helper()
-	eventually(t, 2*time.Minute, fmt.Sprintf("%s on pod %s with count %d", reason, pod, count), func() (bool, string) {
+	testenv.Eventually(t, 2*time.Minute, fmt.Sprintf("%s on pod %s with count %d", reason, pod, count), func() (bool, string) {
 		list, err := client.EventsV1().Events(ns).List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -410,7 +411,7 @@ func checkPromtool(t *testing.T, exposition string) {
 			t.Errorf("%s missing from the exposition checked by promtool", fam)
 		}
 	}
-	cmd := exec.Command(filepath.Join(binDir, "promtool"), "check", "metrics")
+	cmd := exec.Command(filepath.Join(testenv.BinDir(), "promtool"), "check", "metrics")
 	cmd.Stdin = strings.NewReader(b.String())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("promtool check metrics on the event and remote-write families: %v\n%s", err, out)
@@ -451,7 +452,7 @@ func scale(t *testing.T, client kubernetes.Interface, name string, replicas int3
 
 func waitReady(t *testing.T, client kubernetes.Interface, name string, replicas int32) {
 	t.Helper()
-	eventually(t, 2*time.Minute, fmt.Sprintf("deployment %s with %d ready replicas", name, replicas), func() (bool, string) {
+	testenv.Eventually(t, 2*time.Minute, fmt.Sprintf("deployment %s with %d ready replicas", name, replicas), func() (bool, string) {
 		d, err := client.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 // A bad override file, or a missing API key file, stops the agent at start
@@ -32,7 +34,7 @@ func TestBadEventFlagsExit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(agentBin, append([]string{"--cluster.name=x", "--kubeconfig=/nonexistent/kubeconfig", "--web.listen-address=127.0.0.1:0"}, tt.args...)...)
+			cmd := exec.Command(testenv.Binary(agentName), append([]string{"--cluster.name=x", "--kubeconfig=/nonexistent/kubeconfig", "--web.listen-address=127.0.0.1:0"}, tt.args...)...)
 			out, err := cmd.CombinedOutput()
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
