@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubetopo/kubetopo/internal/testbed"
@@ -112,15 +113,22 @@ func StartCluster(t testing.TB, opts testbed.Options) *testbed.Cluster {
 	return c
 }
 
-// Client is a clientset for c (QPS 100, burst 200, so setup is not throttled).
-func Client(t testing.TB, c *testbed.Cluster) kubernetes.Interface {
+// RESTConfig is a client config for c (QPS 100, burst 200, so setup is not
+// throttled).
+func RESTConfig(t testing.TB, c *testbed.Cluster) *rest.Config {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.QPS, cfg.Burst = 100, 200
-	return kubernetes.NewForConfigOrDie(cfg)
+	return cfg
+}
+
+// Client is a clientset for c, from RESTConfig.
+func Client(t testing.TB, c *testbed.Cluster) kubernetes.Interface {
+	t.Helper()
+	return kubernetes.NewForConfigOrDie(RESTConfig(t, c))
 }
 
 // FreeAddr is a free loopback address, "127.0.0.1:port".
