@@ -111,11 +111,11 @@ func TestScaleBenchmark(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour)
 	defer cancel()
 	cluster := startCluster(t, nodes(sizes[0]))
-	client := clientFor(t, cluster)
+	client, md := clientFor(t, cluster)
 	units := 0
 	for i, size := range sizes {
 		growCtx, growCancel := context.WithTimeout(ctx, 30*time.Minute)
-		growTo(t, growCtx, cluster, client, units, size/scenario.RealisticUnitPods, nodes(size))
+		growTo(t, growCtx, cluster, client, md, units, size/scenario.RealisticUnitPods, nodes(size))
 		growCancel()
 		units = size / scenario.RealisticUnitPods
 		r := measure(t, ctx, cluster, client, cfg, size, nodes(size))
