@@ -5,29 +5,20 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/klog/v2"
 
 	"github.com/kubetopo/kubetopo/exporter"
+	"github.com/kubetopo/kubetopo/internal/cli"
+	"github.com/kubetopo/kubetopo/internal/cli/kube"
 	"github.com/kubetopo/kubetopo/internal/clusteragent"
 	"github.com/kubetopo/kubetopo/internal/events"
-	"github.com/kubetopo/kubetopo/internal/logging"
 	"github.com/kubetopo/kubetopo/internal/push"
 	"github.com/kubetopo/kubetopo/internal/server"
 )
@@ -39,11 +30,11 @@ func main() {
 }
 
 func run(args []string) int {
-	app := kingpin.New(name, "Publishes a Kubernetes cluster's topology as Prometheus info series.")
+	app := cli.New(cli.Options{
+		Name: name, Help: "Publishes a Kubernetes cluster's topology as Prometheus info series.",
+		Listen: ":9847", Kubeconfig: true,
+	})
 	var (
-		webFlags    = kingpinflag.AddFlags(app, ":9847")
-		metricsPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
-		kubeconfig  = app.Flag("kubeconfig", "Path to a kubeconfig file. Empty: in-cluster config, else $KUBECONFIG or ~/.kube/config.").Default("").String()
 		cluster     = app.Flag("cluster.name", "Name of the cluster: part of every URN (required).").Required().String()
 		resources   = app.Flag("resources", "Comma-separated resources to watch (default: all).").Default("").String()
 		disabled    = app.Flag("resources.disable", "Comma-separated resources not to watch, e.g. secrets.").Default("").String()
@@ -64,22 +55,13 @@ func run(args []string) int {
 		rwBatch     = app.Flag("remote-write.batch-size", "Most event series per remote-write request.").Default("500").Int()
 		rwTopology  = app.Flag("remote-write.topology", "Also push the topology series (kubetopo_component_info, _labels, kubetopo_relation_info) every --remote-write.topology-interval.").Default("false").Bool()
 		rwTopoEvery = app.Flag("remote-write.topology-interval", "How often the topology is pushed with --remote-write.topology.").Default("60s").Duration()
-		logLevel    = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum(logging.Levels...)
-		logFormat   = app.Flag("log.format", "Output format of log messages: logfmt, json.").Default("logfmt").Enum(logging.Formats...)
 	)
-	cpFlags := addControlPlaneFlags(app)
-	app.Version(version.Print(name))
-	app.HelpFlag.Short('h')
-	if _, err := app.Parse(args); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		return 2
+	app.AddLogFlags()
+	cpFlags := addControlPlaneFlags(app.Application)
+	logger, code := app.Parse(args)
+	if logger == nil {
+		return code
 	}
-	logger, err := logging.New(os.Stderr, *logLevel, *logFormat)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		return 2
-	}
-	klog.SetLogger(logging.Logr(logger))
 
 	kinds, err := clusteragent.SelectKinds(clusteragent.SplitList(*resources), clusteragent.SplitList(*disabled))
 	if err != nil {
@@ -93,7 +75,7 @@ func run(args []string) int {
 	}
 	// Flags that name files are checked before anything connects: a bad
 	// file is exit code 2 with the reason, never a silent default.
-	reg := prometheus.NewRegistry()
+	reg := cli.Registry("kubetopo")
 	rw, err := remoteWrite(remoteWriteFlags{
 		url: *rwURL, keyFile: *rwKeyFile, keyHeader: *rwKeyHeader, basicAuth: *rwBasic, timeout: *rwTimeout,
 	}, reg, logger)
@@ -113,13 +95,13 @@ func run(args []string) int {
 			return 2
 		}
 	}
-	cfg, err := restConfig(*kubeconfig)
+	cfg, err := kube.RESTConfig(*app.Kubeconfig)
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot configure the Kubernetes client", "err", err)
 		return 1
 	}
 	cfg.QPS, cfg.Burst = *apiQPS, *apiBurst
-	cfg.UserAgent = name + "/" + version.Version
+	cfg.UserAgent = app.UserAgent()
 	cpCfg := rest.CopyConfig(cfg) // before the topology's request counting
 	if err := clusteragent.InstrumentConfig(cfg, reg, kinds); err != nil {
 		level.Error(logger).Log("msg", "cannot instrument the Kubernetes client", "err", err)
@@ -136,8 +118,6 @@ func run(args []string) int {
 		return 1
 	}
 
-	reg.MustRegister(versioncollector.NewCollector("kubetopo"), collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	store := exporter.NewStore(*cluster, filter)
 	eventsAPI := clusteragent.EventsAPI(*evAPI)
 	if eventsAPI == "auto" {
@@ -158,7 +138,7 @@ func run(args []string) int {
 		return 2
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.SignalContext(context.Background())
 	defer stop()
 	level.Info(logger).Log("msg", "starting "+name, "version", version.Info(), "cluster", *cluster, "apiserver", cfg.Host, "resources", len(kinds))
 	g, ctx := errgroup.WithContext(ctx)
@@ -190,8 +170,8 @@ func run(args []string) int {
 	g.Go(func() error {
 		return server.Run(ctx, server.Options{
 			Name: name, Description: "Kubernetes topology as Prometheus info series",
-			MetricsPath: *metricsPath, Metrics: withControlPlane(exporter.NewHandler(store, reg, logger), cp),
-			Ready: agent.Synced, Flags: webFlags, Logger: logger,
+			MetricsPath: *app.MetricsPath, Metrics: withControlPlane(exporter.NewHandler(store, reg, logger), cp),
+			Ready: agent.Synced, Flags: app.Web, Logger: logger,
 		})
 	})
 	if err := g.Wait(); err != nil {
@@ -199,15 +179,4 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
-}
-
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig != "" {
-		return clientcmd.BuildConfigFromFlags("", kubeconfig)
-	}
-	if cfg, err := rest.InClusterConfig(); err == nil {
-		return cfg, nil
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 }

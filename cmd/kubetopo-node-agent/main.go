@@ -7,26 +7,16 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
-	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/klog/v2"
 
-	"github.com/kubetopo/kubetopo/internal/logging"
+	"github.com/kubetopo/kubetopo/internal/cli"
+	"github.com/kubetopo/kubetopo/internal/cli/kube"
 	"github.com/kubetopo/kubetopo/internal/nodeagent"
 	"github.com/kubetopo/kubetopo/internal/server"
 )
@@ -38,11 +28,11 @@ func main() {
 }
 
 func run(args []string) int {
-	app := kingpin.New(name, "Republishes a node's kubelet and kube-state-metrics series with kubetopo component URNs.")
+	app := cli.New(cli.Options{
+		Name: name, Help: "Republishes a node's kubelet and kube-state-metrics series with kubetopo component URNs.",
+		Listen: ":9849", Kubeconfig: true,
+	})
 	var (
-		webFlags    = kingpinflag.AddFlags(app, ":9849")
-		metricsPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
-		kubeconfig  = app.Flag("kubeconfig", "Path to a kubeconfig file. Empty: in-cluster config, else $KUBECONFIG or ~/.kube/config.").Default("").String()
 		cluster     = app.Flag("cluster.name", "Name of the cluster: part of every URN (required).").Required().String()
 		nodeName    = app.Flag("node.name", "Name of this node (downward API spec.nodeName).").Envar("NODE_NAME").Required().String()
 		kHost       = app.Flag("kubelet.host", "Address of this node's kubelet (downward API status.hostIP).").Envar("NODE_IP").String()
@@ -61,39 +51,28 @@ func run(args []string) int {
 		timeout     = app.Flag("scrape.timeout", "Timeout of one source's scrape.").Default("10s").Duration()
 		maxBytes    = app.Flag("scrape.max-bytes", "Largest exposition accepted from one source; larger ones fail that source's scrape.").Default("67108864").Int64()
 		procRoot    = app.Flag("path.procfs", "The host's /proc, mounted into the container.").Default("/proc").String()
-		logLevel    = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum(logging.Levels...)
-		logFormat   = app.Flag("log.format", "Output format of log messages: logfmt, json.").Default("logfmt").Enum(logging.Formats...)
 	)
-	pushFlags := addPushFlags(app)
-	app.Version(version.Print(name))
-	app.HelpFlag.Short('h')
-	if _, err := app.Parse(args); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		return 2
+	app.AddLogFlags()
+	pushFlags := addPushFlags(app.Application)
+	logger, code := app.Parse(args)
+	if logger == nil {
+		return code
 	}
-	logger, err := logging.New(os.Stderr, *logLevel, *logFormat)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		return 2
-	}
-	klog.SetLogger(logging.Logr(logger))
 
 	var client kubernetes.Interface
-	if *ksmEnabled || *kubeconfig != "" || os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
-		cfg, err := restConfig(*kubeconfig)
+	if *ksmEnabled || *app.Kubeconfig != "" || os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		cfg, err := kube.RESTConfig(*app.Kubeconfig)
 		if err != nil {
 			level.Error(logger).Log("msg", "cannot configure the Kubernetes client", "err", err)
 			return 1
 		}
-		cfg.UserAgent = name + "/" + version.Version
+		cfg.UserAgent = app.UserAgent()
 		if client, err = kubernetes.NewForConfig(cfg); err != nil {
 			level.Error(logger).Log("msg", "cannot create the Kubernetes client", "err", err)
 			return 1
 		}
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(versioncollector.NewCollector("kubetopo"), collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := cli.Registry("kubetopo")
 	var endpoints []string
 	for _, e := range strings.Split(*kEndpoints, ",") {
 		if e = strings.TrimSpace(e); e != "" {
@@ -124,7 +103,7 @@ func run(args []string) int {
 		return 2
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.SignalContext(context.Background())
 	defer stop()
 	level.Info(logger).Log("msg", "starting "+name, "version", version.Info(), "cluster", *cluster, "node", *nodeName)
 	g, ctx := errgroup.WithContext(ctx)
@@ -133,8 +112,8 @@ func run(args []string) int {
 	g.Go(func() error {
 		return server.Run(ctx, server.Options{
 			Name: name, Description: "Kubelet and kube-state-metrics series with kubetopo component URNs",
-			MetricsPath: *metricsPath, Metrics: agent.Handler(reg),
-			Ready: agent.Ready, Flags: webFlags, Logger: logger,
+			MetricsPath: *app.MetricsPath, Metrics: agent.Handler(reg),
+			Ready: agent.Ready, Flags: app.Web, Logger: logger,
 		})
 	})
 	if err := g.Wait(); err != nil {
@@ -142,15 +121,4 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
-}
-
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig != "" {
-		return clientcmd.BuildConfigFromFlags("", kubeconfig)
-	}
-	if cfg, err := rest.InClusterConfig(); err == nil {
-		return cfg, nil
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 }

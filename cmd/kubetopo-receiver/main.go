@@ -9,20 +9,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
-	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
-	"github.com/kubetopo/kubetopo/internal/logging"
+	"github.com/kubetopo/kubetopo/internal/cli"
 	"github.com/kubetopo/kubetopo/internal/mapping"
 	"github.com/kubetopo/kubetopo/internal/promquery"
 	"github.com/kubetopo/kubetopo/internal/receiver"
@@ -38,10 +31,11 @@ func main() {
 }
 
 func run(args []string) int {
-	app := kingpin.New(name, "Receives Prometheus remote-write (1.0 and 2.0) and forwards it to downstream remote-write receivers.")
+	app := cli.New(cli.Options{
+		Name: name, Help: "Receives Prometheus remote-write (1.0 and 2.0) and forwards it to downstream remote-write receivers.",
+		Listen: ":9848", TelemetryHelp: "Path under which to expose the receiver's own metrics.",
+	})
 	var (
-		webFlags        = kingpinflag.AddFlags(app, ":9848")
-		metricsPath     = app.Flag("web.telemetry-path", "Path under which to expose the receiver's own metrics.").Default("/metrics").String()
 		writePath       = app.Flag("web.write-path", "Path of the remote-write endpoint.").Default("/api/v1/write").String()
 		shutdownTimeout = app.Flag("web.shutdown-timeout", "On SIGTERM, how long to wait for in-flight writes to finish.").Default("30s").Duration()
 		apiKeyFile      = app.Flag("auth.api-key-file", "File with the API keys senders must present (one per line): X-API-Key or sts-api-key header, Authorization: Bearer, or basic auth as user 'apikey'. Unset: writes are not authenticated by key.").Default("").String()
@@ -62,19 +56,10 @@ func run(args []string) int {
 		maxStreams      = app.Flag("streams.max-per-component", "Telemetry streams listed per component (health check inputs always are).").Default("200").Int()
 		maxEvents       = app.Flag("events.max-per-component", "Events kept per component, newest first.").Default("100").Int()
 		eventRetention  = app.Flag("events.retention", "Events last seen longer ago are forgotten.").Default("1h").Duration()
-		logLevel        = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum(logging.Levels...)
-		logFormat       = app.Flag("log.format", "Output format of log messages: logfmt, json.").Default("logfmt").Enum(logging.Formats...)
 	)
-	app.Version(version.Print(name))
-	app.HelpFlag.Short('h')
-	if _, err := app.Parse(args); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		return 2
-	}
-	logger, err := logging.New(os.Stderr, *logLevel, *logFormat)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		return 2
+	logger, code := app.Parse(args)
+	if logger == nil {
+		return code
 	}
 	var downstreams []remotewrite.Downstream
 	for _, u := range *forwardURLs {
@@ -95,6 +80,7 @@ func run(args []string) int {
 	}
 	var keys *remotewrite.APIKeys
 	if *apiKeyFile != "" {
+		var err error
 		if keys, err = remotewrite.LoadAPIKeys(*apiKeyFile); err != nil {
 			level.Error(logger).Log("msg", "bad --auth.api-key-file", "err", err)
 			return 2
@@ -106,9 +92,7 @@ func run(args []string) int {
 		level.Warn(logger).Log("msg", "no --forward.url or --forward.config.file: writes are acknowledged and discarded")
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(versioncollector.NewCollector("kubetopo_receiver"), collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := cli.Registry("kubetopo_receiver")
 	rules, err := mapping.LoadFile(*rulesFile)
 	if err != nil {
 		level.Error(logger).Log("msg", "bad --mapping.rules-file", "err", err)
@@ -131,14 +115,14 @@ func run(args []string) int {
 		Processor: rcv.Processor(receiver.ProcessorOptions{Enrich: *enrich}),
 		Logger:    logger, Registerer: reg, Keys: keys,
 		MaxBodyBytes: int(*maxBody), MaxDecodedBytes: int(*maxDecoded), MaxInFlight: *maxInFlight,
-		RetryAfter: *retryAfter, Downstreams: downstreams, UserAgent: name + "/" + version.Version,
+		RetryAfter: *retryAfter, Downstreams: downstreams, UserAgent: app.UserAgent(),
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot build the write handler", "err", err)
 		return 2
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.SignalContext(context.Background())
 	defer stop()
 	names := make([]string, 0, len(downstreams))
 	for _, d := range downstreams {
@@ -155,10 +139,10 @@ func run(args []string) int {
 	extra[*writePath] = h
 	err = server.Run(ctx, server.Options{
 		Name: name, Description: "Prometheus remote-write receiver of kubetopo",
-		MetricsPath: *metricsPath, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		MetricsPath: *app.MetricsPath, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		Extra: extra,
 		Links: []web.LandingLinks{{Address: *writePath, Text: "Remote-write endpoint (POST)"}, {Address: topoapi.Prefix, Text: "Topology API"}},
-		Flags: webFlags, Logger: logger, ShutdownTimeout: *shutdownTimeout,
+		Flags: app.Web, Logger: logger, ShutdownTimeout: *shutdownTimeout,
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "stopped", "err", err)
