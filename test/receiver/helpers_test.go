@@ -24,19 +24,10 @@ import (
 	"time"
 
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 const apiKey = "integration-test-key"
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // receiver is a running kubetopo-receiver process.
 type receiver struct {
@@ -55,14 +46,14 @@ func startReceiver(t testing.TB, ctx context.Context, flags ...string) *receiver
 	if err := os.WriteFile(keyFile, []byte("# test keys\n"+apiKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	r := &receiver{URL: "http://" + addr, log: filepath.Join(dir, "receiver.log"), done: make(chan struct{})}
 	logf, err := os.Create(r.log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	args := append([]string{"--web.listen-address=" + addr, "--auth.api-key-file=" + keyFile, "--log.level=debug"}, flags...)
-	r.cmd = exec.Command(receiverBin, args...)
+	r.cmd = exec.Command(testenv.Binary(receiverName), args...)
 	r.cmd.Stdout, r.cmd.Stderr = logf, logf
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := r.cmd.Start(); err != nil {
@@ -103,14 +94,7 @@ func (r *receiver) stop(t testing.TB) {
 	}
 }
 
-func (r *receiver) logTail() string {
-	b, _ := os.ReadFile(r.log)
-	lines := strings.Split(string(b), "\n")
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (r *receiver) logTail() string { return testenv.LogTail(r.log) }
 
 // metric returns the sum of the receiver's own metric samples whose line
 // starts with prefix (name and optionally labels).
@@ -137,19 +121,7 @@ func (r *receiver) metric(t testing.TB, prefix string) float64 {
 // waitFor polls cond until it holds or ctx ends.
 func waitFor(t testing.TB, ctx context.Context, what string, cond func() (bool, string)) {
 	t.Helper()
-	last := ""
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v; last state: %s", what, ctx.Err(), last)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	testenv.Poll(t, ctx, 200*time.Millisecond, what, cond)
 }
 
 // target is a static exposition whose counters advance on every scrape.
@@ -236,7 +208,7 @@ func downstreamFlags(bin string) []string {
 
 func startProm(t testing.TB, ctx context.Context, bin, config string, flags ...string) *testbed.Prometheus {
 	t.Helper()
-	p, err := testbed.StartPrometheusBinary(ctx, filepath.Join(binDir, bin), t.TempDir(), config, flags...)
+	p, err := testbed.StartPrometheusBinary(ctx, filepath.Join(testenv.BinDir(), bin), t.TempDir(), config, flags...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 	"github.com/kubetopo/kubetopo/remotewrite/rwtest"
 )
 
@@ -70,12 +71,12 @@ func TestWebConfig(t *testing.T) {
 	writeFile(t, cfg, "tls_server_config:\n  cert_file: "+certFile+"\n  key_file: "+keyFile+"\nbasic_auth_users:\n  web: "+string(hash)+"\n")
 
 	// startReceiver polls plain-HTTP readiness; with TLS, poll here.
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	keys := filepath.Join(dir, "keys")
 	writeFile(t, keys, apiKey+"\n")
 	r := &receiver{URL: "https://" + addr, log: filepath.Join(dir, "receiver.log"), done: make(chan struct{})}
 	logf, _ := os.Create(r.log)
-	r.cmd = newCmd(receiverBin, "--web.listen-address="+addr, "--web.config.file="+cfg, "--auth.api-key-file="+keys)
+	r.cmd = newCmd(testenv.Binary(receiverName), "--web.listen-address="+addr, "--web.config.file="+cfg, "--auth.api-key-file="+keys)
 	r.cmd.Stdout, r.cmd.Stderr = logf, logf
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)

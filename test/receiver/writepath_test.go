@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 	"github.com/kubetopo/kubetopo/remotewrite"
 )
 
@@ -83,7 +84,7 @@ func serveWritePath(addr string) int {
 // startWritePath runs the write-path-only receiver process.
 func startWritePath(t testing.TB, ctx context.Context, forward string) *receiver {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	r := &receiver{URL: "http://" + addr, log: t.TempDir() + "/writepath.log", done: make(chan struct{})}
 	logf, err := os.Create(r.log)
 	if err != nil {
