@@ -12,7 +12,7 @@ LDFLAGS        = -X github.com/prometheus/common/version.Version=$(VERSION) \
                  -X github.com/prometheus/common/version.Revision=$(REVISION) \
                  -X github.com/prometheus/common/version.Branch=$(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
 
-.PHONY: all build demo test unit integration e2e lint fmt vet bench bench-latency bench-receiver bench-nodeagent e2e-nodeagent events receiver-topology fuzz chart-lint manifests deploy-test rules-test dashboards-lint dashboards-test controlplane-test testbed e2e-up e2e-down generate clean help
+.PHONY: all build demo test unit integration e2e lint fmt vet bench bench-scale bench-rw bench-latency bench-receiver bench-nodeagent e2e-nodeagent events receiver-topology fuzz chart-lint manifests deploy-test rules-test dashboards-lint dashboards-test controlplane-test testbed e2e-up e2e-down generate clean help
 
 all: lint build unit
 
@@ -45,8 +45,15 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 
-bench: ## benchmarks: object→series path and /metrics render at 10k pods
+bench: ## micro-benchmarks (object→series, /metrics render at 10k pods), then the cluster agent at 1k/5k/10k pods
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./exporter/ ./topology/
+	$(MAKE) bench-scale
+
+bench-scale: testbed ## cluster agent at 1k, 5k, 10k pods on a real control plane + kwok (20-40 min on 2 cores); rewrites docs/benchmarks.md, docs/bench-scale.png, hack/bench/results/
+	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) hack/bench/run.sh
+
+bench-rw: testbed ## kubetopo-receiver vs Prometheus 3.15/2.42 at 25k-200k remote-write samples/s, RW 1.0 and 2.0 (~5 min); rewrites the receiver-ramp section of docs/benchmarks.md
+	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) hack/bench/run-rw.sh
 
 bench-latency: testbed ## apiserver write → visible on /metrics, p50/p99 over 200 changes, real apiserver
 	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) $(GO) test -tags integration -run '^$$' -bench ChangeToMetric -benchtime 200x ./test/integration/
