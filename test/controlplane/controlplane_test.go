@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 const clusterName = "cp"
@@ -23,7 +24,7 @@ const clusterName = "cp"
 // the agent renders them: sorted) with the value.
 func expect(t *testing.T, a *agentProc, seriesLine string, value float64) {
 	t.Helper()
-	eventually(t, 60*time.Second, fmt.Sprintf("%s == %g", seriesLine, value), func() (bool, string) {
+	testenv.Eventually(t, 60*time.Second, fmt.Sprintf("%s == %g", seriesLine, value), func() (bool, string) {
 		name, _, _ := strings.Cut(seriesLine, "{")
 		got := series(a.scrape(t), name)
 		v, ok := got[seriesLine]
@@ -43,7 +44,7 @@ func expect(t *testing.T, a *agentProc, seriesLine string, value float64) {
 // prefix.
 func expectTopology(t *testing.T, a *agentProc, prefix string) {
 	t.Helper()
-	eventually(t, 60*time.Second, "a series starting with "+prefix, func() (bool, string) {
+	testenv.Eventually(t, 60*time.Second, "a series starting with "+prefix, func() (bool, string) {
 		return len(series(a.scrape(t), prefix)) == 1, "agent log:\n" + a.logTail()
 	})
 }
@@ -53,7 +54,7 @@ func expectTopology(t *testing.T, a *agentProc, prefix string) {
 // scheduler is stopped and started again under it, etcd too; topology keeps
 // flowing throughout.
 func TestControlPlane(t *testing.T) {
-	c := startCluster(t, testbed.Options{Controllers: true})
+	c := testenv.StartCluster(t, testbed.Options{Controllers: true})
 	ctx := context.Background()
 	schedURL, err := c.ComponentURL(testbed.Scheduler)
 	if err != nil {
@@ -165,7 +166,7 @@ func TestControlPlane(t *testing.T) {
 		}
 		expect(t, a, schedHealthy, 0)
 		expect(t, a, schedSuccess, 0)
-		eventually(t, 30*time.Second, "the stopped scheduler's series gone", func() (bool, string) {
+		testenv.Eventually(t, 30*time.Second, "the stopped scheduler's series gone", func() (bool, string) {
 			return len(series(a.scrape(t), schedSeries)) == 0, "still published"
 		})
 		// Topology still flows while the agent's probes fail.
@@ -317,7 +318,7 @@ func getMetrics(t *testing.T, hc *http.Client, u string) string {
 // returns its problem lines.
 func promtoolCheck(t *testing.T, exposition string) []string {
 	t.Helper()
-	cmd := exec.Command(binDir+"/promtool", "check", "metrics")
+	cmd := exec.Command(testenv.BinDir()+"/promtool", "check", "metrics")
 	cmd.Stdin = strings.NewReader(exposition)
 	out, _ := cmd.CombinedOutput()
 	var lines []string

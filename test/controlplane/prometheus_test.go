@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 // testPrometheus has a real Prometheus scrape the agent with
@@ -38,7 +39,7 @@ scrape_configs:
 `, rules, strings.TrimPrefix(a.url, "http://"))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p, err := testbed.StartPrometheus(ctx, binDir, filepath.Join(t.TempDir(), "prometheus"), config)
+	p, err := testbed.StartPrometheus(ctx, testenv.BinDir(), filepath.Join(t.TempDir(), "prometheus"), config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ scrape_configs:
 		{`etcd_mvcc_db_total_size_in_bytes{cluster="cp"} / etcd_server_quota_backend_bytes{cluster="cp"} < 0.8`, "etcd's database is far from its quota"},
 		{`absent(ALERTS{alertname=~"KubetopoAPIServer.*|KubetopoEtcd.*"})`, "no apiserver or etcd alert on a healthy apiserver"},
 	} {
-		eventually(t, 60*time.Second, tc.why+": "+tc.query, func() (bool, string) {
+		testenv.Eventually(t, 60*time.Second, tc.why+": "+tc.query, func() (bool, string) {
 			qctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			s, err := p.Query(qctx, tc.query)
