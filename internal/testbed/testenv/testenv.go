@@ -152,3 +152,16 @@ func FreePort(t testing.TB) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// Query runs a PromQL instant query on p with a 30-second deadline; an error
+// fails the test.
+func Query(t testing.TB, p *testbed.Prometheus, q string) []testbed.Sample {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := p.Query(ctx, q)
+	if err != nil {
+		t.Fatalf("PromQL %s: %v", q, err)
+	}
+	return s
+}
