@@ -21,6 +21,7 @@ import (
 
 	"github.com/kubetopo/kubetopo/internal/standin"
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 const (
@@ -131,7 +132,7 @@ func runningPods(t *testing.T, ctx context.Context, c kubernetes.Interface, ns, 
 func waitRunning(t *testing.T, ctx context.Context, c kubernetes.Interface, ns, selector, onNode string, n int) []string {
 	t.Helper()
 	var pods []string
-	eventually(t, 2*time.Minute, fmt.Sprintf("%d running pods %s in %s", n, selector, ns), func() (bool, string) {
+	testenv.Eventually(t, 2*time.Minute, fmt.Sprintf("%d running pods %s in %s", n, selector, ns), func() (bool, string) {
 		pods = runningPods(t, ctx, c, ns, selector, onNode)
 		return len(pods) == n, fmt.Sprintf("%v", pods)
 	})
@@ -147,8 +148,8 @@ func zip(from, to []string) map[string]string {
 }
 
 func TestNodeAgentEndToEnd(t *testing.T) {
-	tb := startCluster(t, testbed.Options{Controllers: true, KwokNodes: 3})
-	client := clientFor(t, tb)
+	tb := testenv.StartCluster(t, testbed.Options{Controllers: true, KwokNodes: 3})
+	client := testenv.Client(t, tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	applyWorkloads(t, ctx, client)
@@ -256,9 +257,9 @@ func TestNodeAgentEndToEnd(t *testing.T) {
 	kubeletHost, kubeletPort := hostPort(t, kubelet.URL)
 	// A real Prometheus scrapes both agents and also receives what the node
 	// agent pushes, through the real receiver.
-	naAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	naAddr := testenv.FreeAddr(t)
 	ca := startBinary(t, clusterAgent, "--kubeconfig="+tb.Kubeconfig(), "--cluster.name="+cluster)
-	prom, err := testbed.StartPrometheus(ctx, binDir, filepath.Join(t.TempDir(), "prometheus"), fmt.Sprintf(`global:
+	prom, err := testbed.StartPrometheus(ctx, testenv.BinDir(), filepath.Join(t.TempDir(), "prometheus"), fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
 scrape_configs:
@@ -284,9 +285,9 @@ scrape_configs:
 
 	t.Run("every source scraped, the kubelet with its token over verified TLS", func(t *testing.T) {
 		want := []string{"kubelet/metrics", "kubelet/metrics/cadvisor", "kubelet/metrics/probes", "kubelet/metrics/resource", "kube-state-metrics/monitoring/kube-state-metrics-0"}
-		eventually(t, 60*time.Second, "all sources succeed in Prometheus", func() (bool, string) {
+		testenv.Eventually(t, 60*time.Second, "all sources succeed in Prometheus", func() (bool, string) {
 			got := map[string]float64{}
-			for _, s := range query(t, prom, `kubetopo_scrape_source_success{job="kubetopo-node-agent"}`) {
+			for _, s := range testenv.Query(t, prom, `kubetopo_scrape_source_success{job="kubetopo-node-agent"}`) {
 				got[s.Metric["source"]] = s.Value
 			}
 			for _, w := range want {
@@ -307,9 +308,9 @@ scrape_configs:
 	t.Run("every urn on the node agent's series is a component", func(t *testing.T) {
 		const sel = `{job="kubetopo-node-agent", urn!=""}`
 		var n float64
-		eventually(t, 2*time.Minute, "no node-agent urn missing from kubetopo_component_info", func() (bool, string) {
-			dangling := query(t, prom, sel+` unless on (urn) kubetopo_component_info{cluster="`+cluster+`"}`)
-			total := query(t, prom, `count(`+sel+`)`)
+		testenv.Eventually(t, 2*time.Minute, "no node-agent urn missing from kubetopo_component_info", func() (bool, string) {
+			dangling := testenv.Query(t, prom, sel+` unless on (urn) kubetopo_component_info{cluster="`+cluster+`"}`)
+			total := testenv.Query(t, prom, `count(`+sel+`)`)
 			if len(total) == 1 {
 				n = total[0].Value
 			}
@@ -319,7 +320,7 @@ scrape_configs:
 			return n > 0, "no node-agent series with a urn yet"
 		})
 		byType := map[string]float64{}
-		for _, s := range query(t, prom, `count by (type) (group by (urn) (`+sel+`) * on (urn) group_left (type) kubetopo_component_info)`) {
+		for _, s := range testenv.Query(t, prom, `count by (type) (group by (urn) (`+sel+`) * on (urn) group_left (type) kubetopo_component_info)`) {
 			byType[s.Metric["type"]] = s.Value
 		}
 		t.Logf("%v series with a urn; distinct urns by component type: %v", n, byType)
@@ -332,7 +333,7 @@ scrape_configs:
 		if byType["pod"] < 7 || byType["container"] < 8 {
 			t.Errorf("pods %v, containers %v: want at least the recorded node's 7 and 8", byType["pod"], byType["container"])
 		}
-		noURN := query(t, prom, `count({job="kubetopo-node-agent", metrics_path="/metrics", urn=""})`)
+		noURN := testenv.Query(t, prom, `count({job="kubetopo-node-agent", metrics_path="/metrics", urn=""})`)
 		if len(noURN) != 1 || noURN[0].Value == 0 {
 			t.Errorf("the kubelet's own process series should be republished without a urn: %v", noURN)
 		}
@@ -341,10 +342,10 @@ scrape_configs:
 	t.Run("pushed through the receiver, the same series arrive", func(t *testing.T) {
 		// Pushed series have no job label; scraped ones do. Per kubelet
 		// endpoint and for KSM, as many series arrive pushed as scraped.
-		eventually(t, 60*time.Second, "pushed series equal the scraped ones", func() (bool, string) {
+		testenv.Eventually(t, 60*time.Second, "pushed series equal the scraped ones", func() (bool, string) {
 			count := func(job string) map[string]float64 {
 				m := map[string]float64{}
-				for _, s := range query(t, prom, `count by (metrics_path) ({cluster="`+cluster+`", job="`+job+`", __name__!~"kubetopo_.*|go_.*|process_.*"})`) {
+				for _, s := range testenv.Query(t, prom, `count by (metrics_path) ({cluster="`+cluster+`", job="`+job+`", __name__!~"kubetopo_.*|go_.*|process_.*"})`) {
 					m[s.Metric["metrics_path"]] = s.Value
 				}
 				return m
@@ -356,14 +357,14 @@ scrape_configs:
 			t.Logf("series by metrics_path (\"\" = kube-state-metrics): %v", pushed)
 			return true, ""
 		})
-		dangling := query(t, prom, `{cluster="`+cluster+`", job="", urn!=""} unless on (urn) kubetopo_component_info`)
+		dangling := testenv.Query(t, prom, `{cluster="`+cluster+`", job="", urn!=""} unless on (urn) kubetopo_component_info`)
 		if len(dangling) != 0 {
 			t.Errorf("%d pushed series with an unknown urn, e.g. %v", len(dangling), dangling[0].Metric)
 		}
 	})
 
 	t.Run("host info joins the node component", func(t *testing.T) {
-		got := query(t, prom, `kubetopo_node_host_info{node="`+node+`"} * on (urn) group_left (type) kubetopo_component_info{type="node"}`)
+		got := testenv.Query(t, prom, `kubetopo_node_host_info{node="`+node+`"} * on (urn) group_left (type) kubetopo_component_info{type="node"}`)
 		if len(got) != 1 || got[0].Metric["kernel"] == "" || got[0].Metric["container_runtime"] == "" {
 			t.Fatalf("host info: %v", got)
 		}

@@ -8,44 +8,16 @@
 package nodeagent
 
 import (
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
-var (
-	binDir       string // the testbed's binaries
-	clusterAgent string
-	nodeAgent    string
-	receiver     string
+// The kubetopo binaries this suite runs, built once by TestMain.
+const (
+	clusterAgent = "kubetopo-cluster-agent"
+	nodeAgent    = "kubetopo-node-agent"
+	receiver     = "kubetopo-receiver"
 )
 
-func TestMain(m *testing.M) {
-	binDir = os.Getenv("KUBETOPO_TESTBED_BIN")
-	if binDir == "" {
-		fmt.Fprintln(os.Stderr, "KUBETOPO_TESTBED_BIN is not set: run `make integration`, which builds the test cluster binaries (hack/testbed/build.sh) and sets it")
-		os.Exit(1)
-	}
-	dir, err := os.MkdirTemp("", "kubetopo-nodeagent-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	clusterAgent = filepath.Join(dir, "kubetopo-cluster-agent")
-	nodeAgent = filepath.Join(dir, "kubetopo-node-agent")
-	receiver = filepath.Join(dir, "kubetopo-receiver")
-	for bin, pkg := range map[string]string{clusterAgent: "./cmd/kubetopo-cluster-agent", nodeAgent: "./cmd/kubetopo-node-agent", receiver: "./cmd/kubetopo-receiver"} {
-		build := exec.Command("go", "build", "-o", bin, pkg)
-		build.Dir = "../.."
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building", pkg+":", err)
-			os.Exit(1)
-		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m, clusterAgent, nodeAgent, receiver) }
