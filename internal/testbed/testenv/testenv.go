@@ -10,7 +10,9 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,4 +166,20 @@ func Query(t testing.TB, p *testbed.Prometheus, q string) []testbed.Sample {
 		t.Fatalf("PromQL %s: %v", q, err)
 	}
 	return s
+}
+
+// Scrape returns baseURL's /metrics page; an error or a status other than 200
+// fails the test.
+func Scrape(t testing.TB, baseURL string) string {
+	t.Helper()
+	resp, err := http.Get(baseURL + "/metrics")
+	if err != nil {
+		t.Fatalf("scraping %s: %v", baseURL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("scraping %s: %s %v", baseURL, resp.Status, err)
+	}
+	return string(b)
 }

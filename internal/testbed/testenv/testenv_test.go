@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -118,5 +120,23 @@ func TestProcessStopAndExit(t *testing.T) {
 	})
 	if !strings.HasPrefix(failed, "quitter exited: exit status 3\n") || !strings.Contains(failed, "bye") {
 		t.Fatalf("WaitReady on an exiting process failed with %q", failed)
+	}
+}
+
+func TestScrape(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			http.Error(w, "no such page", http.StatusNotFound)
+			return
+		}
+		fmt.Fprintln(w, "up 1")
+	}))
+	defer srv.Close()
+	if got := Scrape(t, srv.URL); got != "up 1\n" {
+		t.Fatalf("Scrape = %q", got)
+	}
+	failed := runRecorded(t, func(tb testing.TB) { Scrape(tb, srv.URL+"/nowhere") })
+	if !strings.Contains(failed, "404 Not Found") {
+		t.Fatalf("scraping a 404 failed with %q", failed)
 	}
 }
