@@ -160,7 +160,7 @@ func run(args []string) int {
 		g.Go(func() error { return q.Run(ctx) })
 		g.Go(func() error {
 			return clusteragent.PushTopology(ctx, clusteragent.TopologyPushOptions{
-				Store: store, Queue: q, Interval: *rwTopoEvery, Ready: agent.Synced, Logger: logger,
+				Store: store, Queue: q, Interval: *rwTopoEvery, Ready: agent.Ready, Logger: logger,
 			})
 		})
 	}
@@ -171,7 +171,7 @@ func run(args []string) int {
 		return server.Run(ctx, server.Options{
 			Name: name, Description: "Kubernetes topology as Prometheus info series",
 			MetricsPath: *app.MetricsPath, Metrics: withControlPlane(exporter.NewHandler(store, reg, logger), cp),
-			Ready: agent.Synced, Flags: app.Web, Logger: logger,
+			Ready: agent.Ready, Flags: app.Web, Logger: logger,
 		})
 	})
 	if err := g.Wait(); err != nil {

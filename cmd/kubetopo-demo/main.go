@@ -70,7 +70,7 @@ func run(args []string) int {
 		return server.Run(ctx, server.Options{
 			Name: name, Description: "Kubernetes topology of a simulated cluster as Prometheus info series",
 			MetricsPath: *app.MetricsPath, Metrics: exporter.NewHandler(store, reg, logger),
-			Ready: agent.Synced, Flags: app.Web, Logger: logger,
+			Ready: agent.Ready, Flags: app.Web, Logger: logger,
 		})
 	})
 	g.Go(func() error {

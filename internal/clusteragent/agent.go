@@ -59,6 +59,9 @@ type Agent struct {
 	factory informers.SharedInformerFactory
 	mdf     metadatainformer.SharedInformerFactory
 	synced  atomic.Bool
+	// complete latches the first moment the store held everything the
+	// informers' initial lists delivered (see Ready).
+	complete atomic.Bool
 	// enqueued counts events handed to the queue; applied is the count up
 	// to which every event is known to be in the store. Idle compares them.
 	enqueued, applied atomic.Uint64
@@ -205,6 +208,22 @@ func (a *Agent) Synced() bool { return a.synced.Load() }
 // Idle reports whether every informer has synced and every event seen so far
 // has been applied to the store.
 func (a *Agent) Idle() bool { return a.Synced() && a.applied.Load() >= a.enqueued.Load() }
+
+// Ready reports whether the store has held the complete topology at least
+// once: every informer synced and every object of their initial lists applied.
+// Synced alone turns true while the queue may still hold thousands of objects
+// (a scrape then would serve a partial topology). Ready latches, so later
+// churn never makes a running agent unready.
+func (a *Agent) Ready() bool {
+	if a.complete.Load() {
+		return true
+	}
+	if a.Idle() {
+		a.complete.Store(true)
+		return true
+	}
+	return false
+}
 
 func (a *Agent) processNext() bool {
 	it, shutdown := a.queue.Get()

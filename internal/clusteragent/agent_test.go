@@ -107,3 +107,43 @@ func lineDiff(want, got string) string {
 	}
 	return b.String()
 }
+
+// TestReadyMeansComplete: /-/ready (Agent.Ready) may turn true only once the
+// store holds the whole topology of the initial lists, and stays true.
+func TestReadyMeansComplete(t *testing.T) {
+	client, md, err := scenario.Fake(scenario.Objects())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := exporter.NewStore("test", nil)
+	a, err := New(Options{Cluster: "test", Client: client, Metadata: md, Store: store, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Ready() {
+		t.Fatal("ready before the informers ran")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = a.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, 30*time.Second, true,
+		func(context.Context) (bool, error) { return a.Ready(), nil }); err != nil {
+		t.Fatalf("agent never ready: %v", err)
+	}
+	var buf bytes.Buffer
+	if _, err := store.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/scenario.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(seriesLines(buf.String()), "\n") + "\n"; got != string(want) {
+		t.Errorf("ready with a partial topology:\n%s", lineDiff(string(want), got))
+	}
+	a.enqueued.Add(1) // a later event in flight must not make a running agent unready
+	if !a.Ready() {
+		t.Error("Ready did not latch")
+	}
+}
