@@ -7,11 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -19,115 +16,28 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
-
-func startCluster(t *testing.T, opts testbed.Options) *testbed.Cluster {
-	t.Helper()
-	opts.BinDir = binDir
-	opts.StateDir = t.TempDir()
-	opts.Logf = t.Logf
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	c, err := testbed.Start(ctx, opts)
-	if err != nil {
-		t.Fatalf("starting the test cluster: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := c.Stop(); err != nil {
-			t.Errorf("stopping the test cluster: %v", err)
-		}
-	})
-	return c
-}
-
-func clientFor(t *testing.T, c *testbed.Cluster) kubernetes.Interface {
-	t.Helper()
-	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.QPS, cfg.Burst = 100, 200
-	return kubernetes.NewForConfigOrDie(cfg)
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // startAgent runs the real cluster agent binary; it returns its address.
 func startAgent(t *testing.T, kubeconfig string, args ...string) string {
 	t.Helper()
-	addr := freeAddr(t)
-	logPath := filepath.Join(t.TempDir(), "agent.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(agentBin, append([]string{"--kubeconfig=" + kubeconfig, "--web.listen-address=" + addr}, args...)...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		logFile.Close()
+	addr := testenv.FreeAddr(t)
+	p := testenv.StartProcess(t, testenv.ProcessOptions{
+		Name: "agent",
+		Path: testenv.Binary(agentName),
+		Args: append([]string{"--kubeconfig=" + kubeconfig, "--web.listen-address=" + addr}, args...),
 	})
-	eventually(t, 30*time.Second, "agent ready", func() (bool, string) {
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("agent exited:\n%s", b)
-		default:
-		}
-		resp, err := http.Get("http://" + addr + "/-/ready")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, resp.Status
-	})
+	testenv.WaitReady(t, p, "http://"+addr, 30*time.Second)
 	return addr
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %s:\n%s", what, timeout, msg)
-		}
-		time.Sleep(100 * time.Millisecond) // poll interval, not synchronisation
-	}
 }
 
 func startPrometheus(t *testing.T, name, config string, flags ...string) *testbed.Prometheus {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p, err := testbed.StartPrometheus(ctx, binDir, filepath.Join(t.TempDir(), name), config, flags...)
+	p, err := testbed.StartPrometheus(ctx, testenv.BinDir(), filepath.Join(t.TempDir(), name), config, flags...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,17 +48,6 @@ func startPrometheus(t *testing.T, name, config string, flags ...string) *testbe
 		_ = p.Stop()
 	})
 	return p
-}
-
-func query(t *testing.T, p *testbed.Prometheus, q string) []testbed.Sample {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := p.Query(ctx, q)
-	if err != nil {
-		t.Fatalf("PromQL %s: %v", q, err)
-	}
-	return s
 }
 
 // api is a client of the receiver's topology API.

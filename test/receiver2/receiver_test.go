@@ -23,6 +23,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 const (
@@ -141,7 +142,7 @@ func brokenPods(t *testing.T, ctx context.Context, c kubernetes.Interface) []str
 
 func setImage(t *testing.T, ctx context.Context, c kubernetes.Interface, image string, labels map[string]string) {
 	t.Helper()
-	eventually(t, 30*time.Second, "deployment updated", func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, "deployment updated", func() (bool, string) {
 		d, err := c.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -174,7 +175,7 @@ func settle(t *testing.T, ctx context.Context, c kubernetes.Interface, a api, wa
 	var deps actionAnswer
 	var last string
 	restarts := 0
-	eventually(t, time.Minute, "a stable window", func() (bool, string) {
+	testenv.Eventually(t, time.Minute, "a stable window", func() (bool, string) {
 		pods, err := a.tryAction(depURN, "pods", time.Time{})
 		d, err2 := a.tryAction(depURN, "dependencies", time.Time{})
 		oracle := workloadOracle(t, ctx, c)
@@ -249,7 +250,7 @@ func podsEverywhere(t *testing.T, agent string, sender, downstream *testbed.Prom
 	}
 	for name, p := range map[string]*testbed.Prometheus{"sender": sender, "downstream": downstream} {
 		var pods []string
-		for _, s := range query(t, p, fmt.Sprintf(`kubetopo_component_info{type="pod",namespace=%q}`, ns)) {
+		for _, s := range testenv.Query(t, p, fmt.Sprintf(`kubetopo_component_info{type="pod",namespace=%q}`, ns)) {
 			pods = append(pods, s.Metric["urn"])
 		}
 		sort.Strings(pods)
@@ -273,7 +274,7 @@ func debugCounts(t *testing.T, a api, downstream *testbed.Prometheus) string {
 	fmt.Fprintf(&b, "receiver components by type: %v\n", types)
 	for _, q := range []string{`count by (type) (kubetopo_component_info)`, `count by (type) (kubetopo_relation_info)`, `count by (__name__) ({__name__=~"kube_.*"})`} {
 		fmt.Fprintf(&b, "downstream %s:", q)
-		for _, s := range query(t, downstream, q) {
+		for _, s := range testenv.Query(t, downstream, q) {
 			fmt.Fprintf(&b, " %v=%g", s.Metric, s.Value)
 		}
 		b.WriteString("\n")
@@ -282,8 +283,8 @@ func debugCounts(t *testing.T, a api, downstream *testbed.Prometheus) string {
 }
 
 func TestReceiverTopologyHealthAndTimeTravel(t *testing.T) {
-	cluster := startCluster(t, startOptions(t))
-	client := clientFor(t, cluster)
+	cluster := testenv.StartCluster(t, startOptions(t))
+	client := testenv.Client(t, cluster)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 
@@ -317,7 +318,7 @@ func TestReceiverTopologyHealthAndTimeTravel(t *testing.T) {
 	a := api{base: "http://" + rcv.addr, key: rcv.key}
 	promQ := func(q string) []string {
 		var out []string
-		for _, s := range query(t, downstream, q) {
+		for _, s := range testenv.Query(t, downstream, q) {
 			out = append(out, s.Metric["state"])
 		}
 		sort.Strings(out)
@@ -335,7 +336,7 @@ func TestReceiverTopologyHealthAndTimeTravel(t *testing.T) {
 
 	// 1. Healthy: the pods, the Deployment and the namespace are CLEAR.
 	var before []string
-	eventually(t, 90*time.Second, "the application is healthy through the API", func() (bool, string) {
+	testenv.Eventually(t, 90*time.Second, "the application is healthy through the API", func() (bool, string) {
 		before = workloadOracle(t, ctx, client)
 		ans, err := a.tryAction(depURN, "pods", time.Time{})
 		if err != "" {
@@ -362,7 +363,7 @@ func TestReceiverTopologyHealthAndTimeTravel(t *testing.T) {
 			t.Errorf("dependencies of web lack %s: %v", want, depsBefore.urns())
 		}
 	}
-	eventually(t, time.Minute, "the health series reach the downstream TSDB", func() (bool, string) {
+	testenv.Eventually(t, time.Minute, "the health series reach the downstream TSDB", func() (bool, string) {
 		d, n := healthSeries(t, promQ, depURN), healthSeries(t, promQ, nsURN)
 		return d == "CLEAR" && n == "CLEAR", "deployment " + d + ", namespace " + n
 	})
@@ -371,12 +372,12 @@ func TestReceiverTopologyHealthAndTimeTravel(t *testing.T) {
 	// play the kubelet: ErrImagePull, then ImagePullBackOff, never Ready.
 	setImage(t, ctx, client, badImage, map[string]string{"app": "web", "kubetopo.test/image": "unpullable"})
 	var broken []string
-	eventually(t, 2*time.Minute, "the new pod fails to pull", func() (bool, string) {
+	testenv.Eventually(t, 2*time.Minute, "the new pod fails to pull", func() (bool, string) {
 		broken = brokenPods(t, ctx, client)
 		return len(broken) > 0, "no pod of the new image in ImagePullBackOff yet"
 	})
 	badPod := objURN("pod", broken[0])
-	eventually(t, 2*time.Minute, "the broken pod, its container, the Deployment and the namespace turn CRITICAL or DEVIATING through the API", func() (bool, string) {
+	testenv.Eventually(t, 2*time.Minute, "the broken pod, its container, the Deployment and the namespace turn CRITICAL or DEVIATING through the API", func() (bool, string) {
 		var msgs []string
 		ok := true
 		// The new ReplicaSet has 0 of 1 ready (CRITICAL); the Deployment's own
@@ -391,12 +392,12 @@ func TestReceiverTopologyHealthAndTimeTravel(t *testing.T) {
 		}
 		return ok, strings.Join(msgs, "\n")
 	})
-	eventually(t, time.Minute, "… and as series in the downstream TSDB", func() (bool, string) {
+	testenv.Eventually(t, time.Minute, "… and as series in the downstream TSDB", func() (bool, string) {
 		p, d, n := healthSeries(t, promQ, badPod), healthSeries(t, promQ, depURN), healthSeries(t, promQ, nsURN)
 		ok := p == "CRITICAL" && d == "CRITICAL" && n == "CRITICAL"
 		return ok, fmt.Sprintf("pod %s, deployment %s, namespace %s", p, d, n)
 	})
-	eventually(t, time.Minute, "the pod's events, delivered by the agent, listed with it", func() (bool, string) {
+	testenv.Eventually(t, time.Minute, "the pod's events, delivered by the agent, listed with it", func() (bool, string) {
 		var d struct {
 			Events []struct {
 				UID, Reason, Category, Type string
@@ -418,7 +419,7 @@ func TestReceiverTopologyHealthAndTimeTravel(t *testing.T) {
 		return seen["Failed"] == "Alerts" && seen["BackOff"] == "Activities", fmt.Sprintf("%+v", d.Events)
 	})
 	var during []string
-	eventually(t, time.Minute, "the pods action shows the new ReplicaSet and the broken pod", func() (bool, string) {
+	testenv.Eventually(t, time.Minute, "the pods action shows the new ReplicaSet and the broken pod", func() (bool, string) {
 		during = workloadOracle(t, ctx, client)
 		ans, err := a.tryAction(depURN, "pods", time.Time{})
 		return err == "" && same(ans.urns(), during), fmt.Sprintf("%s got %v\nwant %v", err, ans.urns(), during)
@@ -431,11 +432,11 @@ func TestReceiverTopologyHealthAndTimeTravel(t *testing.T) {
 	// ReplicaSet back and deletes the broken pod.
 	setImage(t, ctx, client, goodImage, map[string]string{"app": "web"})
 	var after []string
-	eventually(t, 2*time.Minute, "the broken pod is gone from the apiserver", func() (bool, string) {
+	testenv.Eventually(t, 2*time.Minute, "the broken pod is gone from the apiserver", func() (bool, string) {
 		after = workloadOracle(t, ctx, client)
 		return !strings.Contains(strings.Join(after, "\n"), badPod), fmt.Sprint(after)
 	})
-	eventually(t, 2*time.Minute, "everything clears through the API", func() (bool, string) {
+	testenv.Eventually(t, 2*time.Minute, "everything clears through the API", func() (bool, string) {
 		var msgs []string
 		ok := true
 		for _, urn := range []string{depURN, nsURN} {
@@ -458,7 +459,7 @@ func TestReceiverTopologyHealthAndTimeTravel(t *testing.T) {
 		}
 		return ok, strings.Join(msgs, "\n")
 	})
-	eventually(t, time.Minute, "… and as series", func() (bool, string) {
+	testenv.Eventually(t, time.Minute, "… and as series", func() (bool, string) {
 		d, n := healthSeries(t, promQ, depURN), healthSeries(t, promQ, nsURN)
 		return d == "CLEAR" && n == "CLEAR", "deployment " + d + ", namespace " + n
 	})
@@ -520,7 +521,7 @@ func TestReceiverTopologyHealthAndTimeTravel(t *testing.T) {
 		// No sender writes to it: all it knows comes from the rebuild.
 		r2 := startReceiver(t, downstream.URL)
 		a2 := api{base: "http://" + r2.addr, key: r2.key}
-		eventually(t, 30*time.Second, "the new replica answers like the first", func() (bool, string) {
+		testenv.Eventually(t, 30*time.Second, "the new replica answers like the first", func() (bool, string) {
 			ans, err := a2.tryAction(depURN, "pods", time.Time{})
 			st, msg := a2.state(depURN)
 			return err == "" && same(ans.urns(), after) && st == "CLEAR", fmt.Sprintf("%s pods %v, want %v; deployment %s%s", err, ans.urns(), after, st, msg)
@@ -561,7 +562,7 @@ func TestReceiverTopologyHealthAndTimeTravel(t *testing.T) {
 			t.Errorf("namespaces view: %v", names)
 		}
 		// The enrichment: the downstream has the forwarded KSM series with their URN.
-		if got := query(t, downstream, fmt.Sprintf(`kube_deployment_spec_replicas{urn=%q}`, depURN)); len(got) != 1 {
+		if got := testenv.Query(t, downstream, fmt.Sprintf(`kube_deployment_spec_replicas{urn=%q}`, depURN)); len(got) != 1 {
 			t.Errorf("forwarded KSM series with urn label: %v", got)
 		}
 	})

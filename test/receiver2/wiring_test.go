@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 func startOptions(t *testing.T) testbed.Options {
@@ -39,12 +40,12 @@ func startReceiver(t *testing.T, downstreamURL string) receiverProc {
 	if err := os.WriteFile(keyFile, []byte("# the e2e sender's key\n"+apiKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := receiverProc{addr: freeAddr(t), key: apiKey, log: filepath.Join(dir, "receiver.log")}
+	r := receiverProc{addr: testenv.FreeAddr(t), key: apiKey, log: filepath.Join(dir, "receiver.log")}
 	logFile, err := os.Create(r.log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(receiverBin,
+	cmd := exec.Command(testenv.Binary(receiverName),
 		"--web.listen-address="+r.addr, "--auth.api-key-file="+keyFile,
 		"--forward.url="+downstreamURL+"/api/v1/write", "--downstream.query-url="+downstreamURL,
 		"--health.interval=1s", "--log.level=debug")
@@ -68,7 +69,7 @@ func startReceiver(t *testing.T, downstreamURL string) receiverProc {
 			t.Logf("receiver log (%s):\n%s", r.addr, tail(string(b), 40))
 		}
 	})
-	eventually(t, 30*time.Second, "receiver ready", func() (bool, string) {
+	testenv.Eventually(t, 30*time.Second, "receiver ready", func() (bool, string) {
 		select {
 		case <-exited:
 			b, _ := os.ReadFile(r.log)
