@@ -7,12 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,83 +21,28 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 func startCluster(t *testing.T) (*testbed.Cluster, *rest.Config) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	c, err := testbed.Start(ctx, testbed.Options{BinDir: binDir, StateDir: t.TempDir(), Logf: t.Logf, Controllers: true, KwokNodes: 3})
-	if err != nil {
-		t.Fatalf("starting the test cluster: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := c.Stop(); err != nil {
-			t.Errorf("stopping the test cluster: %v", err)
-		}
-	})
-	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.QPS, cfg.Burst = 100, 200
-	return c, cfg
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	c := testenv.StartCluster(t, testbed.Options{Controllers: true, KwokNodes: 3})
+	return c, testenv.RESTConfig(t, c)
 }
 
 // startAgent runs the real cluster agent binary against the cluster and
 // returns its host:port once it is ready.
 func startAgent(t *testing.T, kubeconfig, cluster string) string {
 	t.Helper()
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	logPath := filepath.Join(t.TempDir(), "agent.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(agentBin, "--kubeconfig="+kubeconfig, "--web.listen-address="+addr, "--cluster.name="+cluster)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		logFile.Close()
+	addr := testenv.FreeAddr(t)
+	p := testenv.StartProcess(t, testenv.ProcessOptions{
+		Name: "cluster agent",
+		Path: testenv.Binary(agentName),
+		Args: []string{"--kubeconfig=" + kubeconfig, "--web.listen-address=" + addr, "--cluster.name=" + cluster},
 	})
-	eventually(t, 30*time.Second, "cluster agent ready", func() (bool, string) {
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("cluster agent exited:\n%s", b)
-		default:
-		}
-		resp, err := http.Get("http://" + addr + "/-/ready")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
-	})
+	testenv.WaitReady(t, p, "http://"+addr, 30*time.Second)
 	return addr
 }
 
@@ -159,7 +99,7 @@ func applyManifest(t *testing.T, ctx context.Context, cfg *rest.Config, path str
 func waitForPlatform(t *testing.T, ctx context.Context, c kubernetes.Interface) {
 	t.Helper()
 	const ns = "platform"
-	eventually(t, 4*time.Minute, "the platform application settled", func() (bool, string) {
+	testenv.Eventually(t, 4*time.Minute, "the platform application settled", func() (bool, string) {
 		var waiting []string
 		if s, err := c.AppsV1().StatefulSets(ns).Get(ctx, "postgres", metav1.GetOptions{}); err != nil || s.Status.ReadyReplicas != 3 {
 			waiting = append(waiting, "statefulset postgres 3 ready")
@@ -201,7 +141,7 @@ func waitForPlatform(t *testing.T, ctx context.Context, c kubernetes.Interface) 
 		t.Fatal(err)
 	}
 	// A Job the CronJob started just before the suspension must finish too.
-	eventually(t, 2*time.Minute, "every job of nightly-report finished", func() (bool, string) {
+	testenv.Eventually(t, 2*time.Minute, "every job of nightly-report finished", func() (bool, string) {
 		jobs, err := c.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -213,21 +153,4 @@ func waitForPlatform(t *testing.T, ctx context.Context, c kubernetes.Interface) 
 		}
 		return true, ""
 	})
-}
-
-// eventually polls cond until it holds or the deadline passes; then it fails
-// with cond's last explanation.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %s:\n%s", what, timeout, msg)
-		}
-		time.Sleep(100 * time.Millisecond) // poll interval, not synchronisation
-	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/kubetopo/kubetopo/dashboards"
 	"github.com/kubetopo/kubetopo/internal/standin"
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 const e2eCluster = "e2e"
@@ -93,7 +94,7 @@ func startPrometheus(t *testing.T, bin, config string) *testbed.Prometheus {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p, err := testbed.StartPrometheusBinary(ctx, filepath.Join(binDir, bin), filepath.Join(t.TempDir(), bin), config)
+	p, err := testbed.StartPrometheusBinary(ctx, filepath.Join(testenv.BinDir(), bin), filepath.Join(t.TempDir(), bin), config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestDashboardQueriesOnRealPrometheus(t *testing.T) {
 		// (no pod ready yet) clear at the next evaluation; a false positive
 		// stays.
 		for _, s := range servers {
-			eventually(t, 30*time.Second, s.name+": no kubetopo alert pending or firing", func() (bool, string) {
+			testenv.Eventually(t, 30*time.Second, s.name+": no kubetopo alert pending or firing", func() (bool, string) {
 				res, err := query(t, s.prom, `ALERTS`)
 				if err != nil {
 					return false, err.Error()
@@ -189,7 +190,7 @@ func TestDashboardQueriesOnRealPrometheus(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, s := range servers {
-			eventually(t, time.Minute, s.name+": KubeServiceWithoutEndpoints pending for platform/orphan", func() (bool, string) {
+			testenv.Eventually(t, time.Minute, s.name+": KubeServiceWithoutEndpoints pending for platform/orphan", func() (bool, string) {
 				res, err := query(t, s.prom, `ALERTS{alertname="KubeServiceWithoutEndpoints", alertstate="pending", service="orphan", urn="urn:kubernetes:/e2e:platform:service/orphan", severity="warning"}`)
 				if err != nil {
 					return false, err.Error()
@@ -293,7 +294,7 @@ func expectedOwners(t *testing.T, ctx context.Context, c kubernetes.Interface) m
 // its workload, as the apiserver says, and every workload its replicas.
 func waitForRecords(t *testing.T, s server, want map[string]string) {
 	t.Helper()
-	eventually(t, 2*time.Minute, s.name+": recording rules give every pod its workload", func() (bool, string) {
+	testenv.Eventually(t, 2*time.Minute, s.name+": recording rules give every pod its workload", func() (bool, string) {
 		res, err := query(t, s.prom, `namespace_workload_pod:kubetopo_pod_owner:relabel{cluster="e2e", namespace="platform"}`)
 		if err != nil {
 			return false, err.Error()
@@ -307,14 +308,14 @@ func waitForRecords(t *testing.T, s server, want map[string]string) {
 		}
 		return fmt.Sprint(sortedMap(got)) == fmt.Sprint(sortedMap(want)), fmt.Sprintf("got  %v\nwant %v", sortedMap(got), sortedMap(want))
 	})
-	eventually(t, time.Minute, s.name+": restarts per workload recorded (needs two KSM samples)", func() (bool, string) {
+	testenv.Eventually(t, time.Minute, s.name+": restarts per workload recorded (needs two KSM samples)", func() (bool, string) {
 		res, err := query(t, s.prom, `namespace_workload:kube_pod_container_status_restarts:increase10m{cluster="e2e", namespace="platform"}`)
 		if err != nil {
 			return false, err.Error()
 		}
 		return len(res) > 0, "no namespace_workload:kube_pod_container_status_restarts:increase10m yet"
 	})
-	eventually(t, time.Minute, s.name+": unified replicas of every workload kind", func() (bool, string) {
+	testenv.Eventually(t, time.Minute, s.name+": unified replicas of every workload kind", func() (bool, string) {
 		res, err := query(t, s.prom, `namespace_workload:kubetopo_replicas_ready:relabel{cluster="e2e", namespace="platform"}`)
 		if err != nil {
 			return false, err.Error()

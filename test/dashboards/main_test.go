@@ -10,37 +10,11 @@
 package dashboards
 
 import (
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
-var (
-	binDir   string // the testbed's binaries
-	agentBin string // the cluster agent, built for this run
-)
+const agentName = "kubetopo-cluster-agent"
 
-func TestMain(m *testing.M) {
-	binDir = os.Getenv("KUBETOPO_TESTBED_BIN")
-	if binDir == "" {
-		fmt.Fprintln(os.Stderr, "KUBETOPO_TESTBED_BIN is not set: run `make integration` (or `make dashboards-test`), which builds the test cluster binaries (hack/testbed/build.sh) and sets it")
-		os.Exit(1)
-	}
-	dir, err := os.MkdirTemp("", "kubetopo-dashboards-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	agentBin = filepath.Join(dir, "kubetopo-cluster-agent")
-	build := exec.Command("go", "build", "-o", agentBin, "github.com/kubetopo/kubetopo/cmd/kubetopo-cluster-agent")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building the cluster agent:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m, agentName) }
