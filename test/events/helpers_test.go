@@ -3,8 +3,6 @@
 package events
 
 import (
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,19 +37,7 @@ func (a *agentProc) stop() { a.proc.Stop() }
 
 func (a *agentProc) logTail() string { return a.proc.LogTail() }
 
-func (a *agentProc) scrape(t *testing.T) string {
-	t.Helper()
-	resp, err := http.Get(a.url + "/metrics")
-	if err != nil {
-		t.Fatalf("scraping the agent: %v", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("scraping the agent: %s %v", resp.Status, err)
-	}
-	return string(b)
-}
+func (a *agentProc) scrape(t *testing.T) string { return testenv.Scrape(t, a.url) }
 
 // metricValue returns the value of the first exposition line that starts with
 // the series' name and contains every given label pair.
