@@ -77,25 +77,14 @@ func startPrometheus(t *testing.T, config string) *testbed.Prometheus {
 	return p
 }
 
-func query(t *testing.T, p *testbed.Prometheus, q string) []testbed.Sample {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := p.Query(ctx, q)
-	if err != nil {
-		t.Fatalf("PromQL %s: %v", q, err)
-	}
-	return s
-}
-
 // scrapedTopology is the topology as the real Prometheus has it now.
 func scrapedTopology(t *testing.T, p *testbed.Prometheus) (map[string]string, set) {
 	comps := map[string]string{}
-	for _, s := range query(t, p, fmt.Sprintf(`kubetopo_component_info{cluster=%q}`, e2eCluster)) {
+	for _, s := range testenv.Query(t, p, fmt.Sprintf(`kubetopo_component_info{cluster=%q}`, e2eCluster)) {
 		comps[s.Metric["urn"]] = s.Metric["type"]
 	}
 	rels := set{}
-	for _, s := range query(t, p, fmt.Sprintf(`kubetopo_relation_info{cluster=%q}`, e2eCluster)) {
+	for _, s := range testenv.Query(t, p, fmt.Sprintf(`kubetopo_relation_info{cluster=%q}`, e2eCluster)) {
 		m := s.Metric
 		var attrs []string
 		if m["type"] == "mounts" {
@@ -179,7 +168,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("no dangling relations", func(t *testing.T) {
 		for _, end := range []string{"source_urn", "target_urn"} {
 			q := fmt.Sprintf(`kubetopo_relation_info unless on (%[1]s) label_replace(kubetopo_component_info, "%[1]s", "$1", "urn", "(.*)")`, end)
-			if got := query(t, prom, q); len(got) != 0 {
+			if got := testenv.Query(t, prom, q); len(got) != 0 {
 				t.Errorf("%d relations whose %s is no component, e.g. %v", len(got), end, got[0].Metric)
 			}
 		}
@@ -193,7 +182,7 @@ func TestEndToEnd(t *testing.T) {
       kubetopo_relation_info{type="controls", source_urn="urn:kubernetes:/e2e:e2e-shop:deployment/web"},
       "source_urn", "$1", "target_urn", "(.*)")`
 		var got []string
-		for _, s := range query(t, prom, q) {
+		for _, s := range testenv.Query(t, prom, q) {
 			got = append(got, s.Metric["target_urn"])
 		}
 		want := podsOf(t, ctx, client, shopNS, "app=web")
@@ -207,7 +196,7 @@ func TestEndToEnd(t *testing.T) {
 		// list is not a failure; a join that never matches is).
 		join := `kube_pod_status_ready{condition="true"} * on (namespace, pod) group_left (urn) kubetopo_component_info{type="pod"}`
 		testenv.Eventually(t, time.Minute, "the KSM join gives every pod its URN", func() (bool, string) {
-			res := query(t, prom, join)
+			res := testenv.Query(t, prom, join)
 			var got []string
 			for _, s := range res {
 				if want := "urn:kubernetes:/e2e:" + s.Metric["namespace"] + ":pod/" + s.Metric["pod"]; s.Metric["urn"] != want {

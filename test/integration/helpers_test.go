@@ -45,19 +45,7 @@ func startAgent(t testing.TB, kubeconfig string, args ...string) *agentProc {
 
 func (a *agentProc) logTail() string { return a.proc.LogTail() }
 
-func (a *agentProc) scrape(t testing.TB) string {
-	t.Helper()
-	resp, err := http.Get(a.url + "/metrics")
-	if err != nil {
-		t.Fatalf("scraping the agent: %v", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("scraping the agent: %s %v", resp.Status, err)
-	}
-	return string(b)
-}
+func (a *agentProc) scrape(t testing.TB) string { return testenv.Scrape(t, a.url) }
 
 var uidLabel = regexp.MustCompile(`,uid="[^"]*"`)
 
