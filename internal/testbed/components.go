@@ -98,6 +98,11 @@ func (c *Cluster) component(name string) ([]string, readyFunc, error) {
 			"--bind-address=127.0.0.1",
 			"--cert-dir=" + filepath.Join(c.StateDir, "certs", name),
 			"--leader-elect=false",
+			// kwok renews node leases from a shared, often loaded machine: a
+			// node must not turn NotReady (and its pods Ready=False) because a
+			// renewal was late. Suites that want a node to go NotReady fast
+			// pass a shorter period in ControllerManagerArgs (a later flag wins).
+			"--node-monitor-grace-period=2m",
 		}, c.st.ControllerManagerArgs...), c.httpCheck(insecureClient(), "https://"+local(name)+"/healthz", ""), nil
 	case Scheduler:
 		return []string{
@@ -123,6 +128,8 @@ func (c *Cluster) component(name string) ([]string, readyFunc, error) {
 			"--cidr=10.244.0.1/16",
 			"--node-ip=127.0.0.1",
 			"--server-address=" + local(name),
+			// Renew node leases every ~3 s instead of every ~10 s.
+			"--node-lease-duration-seconds=12",
 		}, c.st.KwokArgs...), c.httpCheck(plainClient(), "http://"+local(name)+"/healthz", ""), nil
 	}
 	return nil, nil, fmt.Errorf("testbed: unknown component %q", name)
