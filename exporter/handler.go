@@ -1,11 +1,8 @@
 package exporter
 
 import (
-	"compress/gzip"
 	"io"
 	"net/http"
-	"strings"
-	"sync"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -24,7 +21,7 @@ type Handler struct {
 	gatherer prometheus.Gatherer
 	metrics  MetricsWriter
 	logger   log.Logger
-	gzips    sync.Pool
+	gzips    GzipPool
 }
 
 // MetricsWriter writes the gatherer's metrics together with series from
@@ -47,24 +44,8 @@ func NewHandler(store *Store, g prometheus.Gatherer, logger log.Logger) *Handler
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", contentType)
-	var out io.Writer = w
-	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		w.Header().Set("Content-Encoding", "gzip")
-		w.Header().Add("Vary", "Accept-Encoding")
-		gz, _ := h.gzips.Get().(*gzip.Writer)
-		if gz == nil {
-			// BestSpeed: scrapes are large and frequent, and the network
-			// between Prometheus and the agent is rarely the bottleneck.
-			gz, _ = gzip.NewWriterLevel(w, gzip.BestSpeed)
-		} else {
-			gz.Reset(w)
-		}
-		defer func() {
-			_ = gz.Close()
-			h.gzips.Put(gz)
-		}()
-		out = gz
-	}
+	out, done := h.gzips.Writer(w, r)
+	defer done()
 	if _, err := h.store.WriteTo(out); err != nil {
 		level.Debug(h.logger).Log("msg", "writing topology failed", "err", err)
 		return
@@ -85,14 +66,4 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-}
-
-func acceptsGzip(header string) bool {
-	for _, part := range strings.Split(header, ",") {
-		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.TrimSpace(enc) == "gzip" && strings.ReplaceAll(strings.TrimSpace(params), " ", "") != "q=0" {
-			return true
-		}
-	}
-	return false
 }

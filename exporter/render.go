@@ -39,18 +39,7 @@ func appendLabel(b []byte, first bool, name, value string) []byte {
 	}
 	b = append(b, name...)
 	b = append(b, '=', '"')
-	for i := 0; i < len(value); i++ {
-		switch c := value[i]; c {
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '"':
-			b = append(b, '\\', '"')
-		case '\n':
-			b = append(b, '\\', 'n')
-		default:
-			b = append(b, c)
-		}
-	}
+	b = AppendLabelValue(b, value)
 	return append(b, '"')
 }
 

@@ -2,11 +2,8 @@ package republish
 
 import (
 	"bytes"
-	"compress/gzip"
 	"io"
 	"net/http"
-	"strings"
-	"sync"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -14,6 +11,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/kubetopo/kubetopo/exporter"
 )
 
 var textContentType = string(expfmt.NewFormat(expfmt.TypeTextPlain))
@@ -108,7 +107,7 @@ type Handler struct {
 	r        *Republisher
 	gatherer prometheus.Gatherer
 	logger   log.Logger
-	gzips    sync.Pool
+	gzips    exporter.GzipPool
 }
 
 // NewHandler returns the /metrics handler; g may be nil.
@@ -128,22 +127,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", textContentType)
-	var out io.Writer = w
-	if acceptsGzip(req.Header.Get("Accept-Encoding")) {
-		w.Header().Set("Content-Encoding", "gzip")
-		w.Header().Add("Vary", "Accept-Encoding")
-		gz, _ := h.gzips.Get().(*gzip.Writer)
-		if gz == nil {
-			gz, _ = gzip.NewWriterLevel(w, gzip.BestSpeed)
-		} else {
-			gz.Reset(w)
-		}
-		defer func() {
-			_ = gz.Close()
-			h.gzips.Put(gz)
-		}()
-		out = gz
-	}
+	out, done := h.gzips.Writer(w, req)
+	defer done()
 	skipped, err := h.r.Write(out, extra)
 	if err != nil {
 		level.Debug(h.logger).Log("msg", "writing metrics failed", "err", err)
@@ -151,16 +136,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if skipped > 0 {
 		level.Debug(h.logger).Log("msg", "metric families left out: same name as another source's with another type", "families", skipped)
 	}
-}
-
-func acceptsGzip(header string) bool {
-	for _, part := range strings.Split(header, ",") {
-		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.TrimSpace(enc) == "gzip" && strings.ReplaceAll(strings.TrimSpace(params), " ", "") != "q=0" {
-			return true
-		}
-	}
-	return false
 }
 
 type chunkWriter struct {

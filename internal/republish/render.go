@@ -17,13 +17,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
+
+	"github.com/kubetopo/kubetopo/exporter"
 )
 
 // Resolver returns the URN of the component a series describes, or "" when it
@@ -253,7 +254,7 @@ func (r *renderer) series(l labels.Labels, ts *int64, v float64) error {
 		if r.reserved[x.Name] {
 			b = append(b, exportedName(x.Name, l, r.reserved)...)
 			b = append(b, '=', '"')
-			b = appendEscaped(b, x.Value)
+			b = exporter.AppendLabelValue(b, x.Value)
 			b = append(b, '"')
 			return
 		}
@@ -263,7 +264,7 @@ func (r *renderer) series(l labels.Labels, ts *int64, v float64) error {
 		return fmt.Errorf("%w: label %q of %s", ErrInvalidName, bad, metric)
 	}
 	b = append(b, '}', ' ')
-	b = appendFloat(b, v)
+	b = exporter.AppendFloat(b, v)
 	if ts != nil {
 		b = append(b, ' ')
 		b = strconv.AppendInt(b, *ts, 10)
@@ -312,7 +313,7 @@ func (r *renderer) startBlock() {
 		r.buf = append(r.buf, "# HELP "...)
 		r.buf = append(r.buf, name...)
 		r.buf = append(r.buf, ' ')
-		r.buf = appendHelp(r.buf, f.help)
+		r.buf = exporter.AppendHelp(r.buf, f.help)
 		r.buf = append(r.buf, '\n')
 	}
 	if typ != model.MetricTypeUnknown {
@@ -363,48 +364,6 @@ func (r *renderer) finish() *Page {
 func appendLabel(b []byte, name, value string) []byte {
 	b = append(b, name...)
 	b = append(b, '=', '"')
-	b = appendEscaped(b, value)
+	b = exporter.AppendLabelValue(b, value)
 	return append(b, '"')
-}
-
-func appendEscaped(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '"':
-			b = append(b, '\\', '"')
-		case '\n':
-			b = append(b, '\\', 'n')
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
-}
-
-func appendHelp(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\n':
-			b = append(b, '\\', 'n')
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
-}
-
-func appendFloat(b []byte, f float64) []byte {
-	switch {
-	case math.IsInf(f, 1):
-		return append(b, "+Inf"...)
-	case math.IsInf(f, -1):
-		return append(b, "-Inf"...)
-	case math.IsNaN(f):
-		return append(b, "NaN"...)
-	}
-	return strconv.AppendFloat(b, f, 'g', -1, 64)
 }

@@ -19,12 +19,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
+
+	"github.com/kubetopo/kubetopo/exporter"
 )
 
 // Rewriter rewrites label values of a text-format exposition.
@@ -160,7 +161,7 @@ func parse(exp []byte) ([]family, error) {
 		case textparse.EntryHelp:
 			name, help := p.Help()
 			f := newHeader()
-			f.header = fmt.Appendf(f.header, "# HELP %s %s\n", name, escapeHelp(help))
+			f.header = fmt.Appendf(f.header, "# HELP %s %s\n", name, exporter.AppendHelp(nil, string(help)))
 		case textparse.EntryType:
 			name, typ := p.Type()
 			f := newHeader()
@@ -220,60 +221,17 @@ func AppendSeries(b []byte, l labels.Labels, v float64, ts *int64) []byte {
 		}
 		b = append(b, lb.Name...)
 		b = append(b, '=', '"')
-		b = appendEscaped(b, lb.Value)
+		b = exporter.AppendLabelValue(b, lb.Value)
 		b = append(b, '"')
 	})
 	if !first {
 		b = append(b, '}')
 	}
 	b = append(b, ' ')
-	b = appendFloat(b, v)
+	b = exporter.AppendFloat(b, v)
 	if ts != nil {
 		b = append(b, ' ')
 		b = strconv.AppendInt(b, *ts, 10)
 	}
 	return append(b, '\n')
-}
-
-func appendEscaped(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '"':
-			b = append(b, '\\', '"')
-		case '\n':
-			b = append(b, '\\', 'n')
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
-}
-
-func escapeHelp(h []byte) []byte {
-	var b []byte
-	for _, c := range h {
-		switch c {
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\n':
-			b = append(b, '\\', 'n')
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
-}
-
-func appendFloat(b []byte, f float64) []byte {
-	switch {
-	case math.IsInf(f, 1):
-		return append(b, "+Inf"...)
-	case math.IsInf(f, -1):
-		return append(b, "-Inf"...)
-	case math.IsNaN(f):
-		return append(b, "NaN"...)
-	}
-	return strconv.AppendFloat(b, f, 'g', -1, 64)
 }
