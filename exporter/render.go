@@ -95,38 +95,26 @@ func renderComponentLabels(cluster string, c *topology.Component, filter *LabelF
 	return append(b, "} 1\n"...)
 }
 
-func renderRelation(cluster string, r *topology.Relation) []byte {
-	b := make([]byte, 0, 96+len(r.Source)+len(r.Target))
-	b = append(b, RelationInfo...)
-	b = append(b, '{')
-	b = appendLabel(b, true, "cluster", cluster)
-	b = appendLabel(b, false, "type", r.Type)
-	b = appendLabel(b, false, "source_urn", r.Source)
-	b = appendLabel(b, false, "target_urn", r.Target)
-	b = appendLabel(b, false, "source_type", r.SourceType)
-	b = appendLabel(b, false, "target_type", r.TargetType)
-	for _, l := range r.Attrs {
+// renderAttrs renders a relation's attribute labels as they follow its fixed
+// ones: `,name="value"` each.
+func renderAttrs(attrs []topology.Label) string {
+	if len(attrs) == 0 {
+		return ""
+	}
+	var b []byte
+	for _, l := range attrs {
 		b = appendLabel(b, false, l.Name, l.Value)
 	}
-	return append(b, "} 1\n"...)
+	return string(b)
 }
 
-// relationKey identifies a relation: two relations that render alike are one.
-func relationKey(r *topology.Relation) string {
-	var sb strings.Builder
-	sb.Grow(len(r.Type) + len(r.Source) + len(r.Target) + 8)
-	sb.WriteString(r.Type)
-	sb.WriteByte(0)
-	sb.WriteString(r.Source)
-	sb.WriteByte(0)
-	sb.WriteString(r.Target)
-	for _, l := range r.Attrs {
-		sb.WriteByte(0)
-		sb.WriteString(l.Name)
-		sb.WriteByte(0)
-		sb.WriteString(l.Value)
+// labelValue returns s escaped as a label value, s itself when it needs no
+// escaping (no allocation).
+func labelValue(s string) string {
+	if !strings.ContainsAny(s, "\\\"\n") {
+		return s
 	}
-	return sb.String()
+	return string(AppendLabelValue(nil, s))
 }
 
 // sanitizeLabelName turns a Kubernetes label key into a Prometheus label name

@@ -136,6 +136,77 @@ func TestStore(t *testing.T) {
 	}
 }
 
+// renderRelation is the reference rendering of one relation line, label by
+// label through appendLabel; the store renders relations from its entries at
+// scrape time and must write exactly this.
+func renderRelation(cluster string, r *topology.Relation) []byte {
+	b := make([]byte, 0, 96+len(r.Source)+len(r.Target))
+	b = append(b, RelationInfo...)
+	b = append(b, '{')
+	b = appendLabel(b, true, "cluster", cluster)
+	b = appendLabel(b, false, "type", r.Type)
+	b = appendLabel(b, false, "source_urn", r.Source)
+	b = appendLabel(b, false, "target_urn", r.Target)
+	b = appendLabel(b, false, "source_type", r.SourceType)
+	b = appendLabel(b, false, "target_type", r.TargetType)
+	for _, l := range r.Attrs {
+		b = appendLabel(b, false, l.Name, l.Value)
+	}
+	return append(b, "} 1\n"...)
+}
+
+func TestRelationLines(t *testing.T) {
+	mount := func(src, tgt, path string) topology.Relation {
+		return topology.Relation{
+			Type: "mounts", Source: src, SourceType: "container", Target: tgt, TargetType: "volume",
+			Attrs: []topology.Label{{Name: "mount_path", Value: path}, {Name: "read_only", Value: "true"}},
+		}
+	}
+	odd := `urn:x:host/"quoted"\back` + "\nnewline"
+	rels := []topology.Relation{
+		rel("scheduled_on", "p", "n"),
+		rel("scheduled_on", "p", odd),
+		mount("p", "n", "/etc/a"),
+		mount("p", "n", `/weird "path"\`),
+		{Type: `odd"type`, Source: "n", SourceType: `src\type`, Target: "p", TargetType: "t\nt"},
+	}
+	for _, cluster := range []string{"c", `cl"us\ter`} {
+		s := NewStore(cluster, nil)
+		s.Update("ends", topology.Result{Components: []topology.Component{comp("p", "pod"), comp("n", "node"), comp(odd, "node")}})
+		s.Update("rels", topology.Result{Relations: rels})
+		var want []string
+		for i := range rels {
+			want = append(want, strings.TrimSuffix(string(renderRelation(cluster, &rels[i])), "\n"))
+		}
+		sort.Strings(want)
+		var got []string
+		for _, l := range render(t, s) {
+			if strings.HasPrefix(l, RelationInfo+"{") {
+				got = append(got, l)
+			}
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("cluster %q: got:\n%s\nwant:\n%s", cluster, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		// The mount moving to another path is another relation: the old
+		// line goes, the new one comes.
+		s.Update("rels", topology.Result{Relations: []topology.Relation{mount("p", "n", "/etc/b")}})
+		got = got[:0]
+		for _, l := range render(t, s) {
+			if strings.HasPrefix(l, RelationInfo+"{") {
+				got = append(got, l)
+			}
+		}
+		m := mount("p", "n", "/etc/b")
+		if w := strings.TrimSuffix(string(renderRelation(cluster, &m)), "\n"); len(got) != 1 || got[0] != w {
+			t.Errorf("cluster %q after the update: got %q, want [%q]", cluster, got, w)
+		}
+		if len(s.rels) != 1 || len(s.comps) != 3 {
+			t.Errorf("cluster %q: the store keeps %d relations and %d components, want 1 and 3", cluster, len(s.rels), len(s.comps))
+		}
+	}
+}
+
 func TestComponentLabels(t *testing.T) {
 	filter, err := NewLabelFilter(nil, []string{"pod-template-hash", "*.internal/*"})
 	if err != nil {
