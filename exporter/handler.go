@@ -20,6 +20,7 @@ type Handler struct {
 	store    *Store
 	gatherer prometheus.Gatherer
 	metrics  MetricsWriter
+	families []FamilyWriter
 	logger   log.Logger
 	gzips    GzipPool
 }
@@ -37,6 +38,20 @@ func (h *Handler) WithMetricsWriter(m MetricsWriter) *Handler {
 	return h
 }
 
+// FamilyWriter writes whole metric families in the text format, rendered by
+// their owner instead of gathered: the events pipeline's counts have a series
+// per component, too many for a client_golang Gather on every scrape. The
+// families must have names of their own, in no gatherer of the handler.
+type FamilyWriter interface {
+	WriteMetrics(w io.Writer) error
+}
+
+// WithFamilies makes h write fs' families after the topology.
+func (h *Handler) WithFamilies(fs ...FamilyWriter) *Handler {
+	h.families = append(h.families, fs...)
+	return h
+}
+
 // NewHandler returns the /metrics handler.
 func NewHandler(store *Store, g prometheus.Gatherer, logger log.Logger) *Handler {
 	return &Handler{store: store, gatherer: g, logger: logger}
@@ -49,6 +64,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, err := h.store.WriteTo(out); err != nil {
 		level.Debug(h.logger).Log("msg", "writing topology failed", "err", err)
 		return
+	}
+	for _, f := range h.families {
+		if err := f.WriteMetrics(out); err != nil {
+			level.Debug(h.logger).Log("msg", "writing metrics failed", "err", err)
+			return
+		}
 	}
 	if h.metrics != nil {
 		if err := h.metrics.WriteMetrics(out, h.gatherer); err != nil {

@@ -167,10 +167,14 @@ func run(args []string) int {
 	if cp != nil {
 		g.Go(func() error { return cp.Run(ctx) })
 	}
+	handler := exporter.NewHandler(store, reg, logger)
+	if pipeline != nil {
+		handler.WithFamilies(pipeline) // kubetopo_events_total, in no registry
+	}
 	g.Go(func() error {
 		return server.Run(ctx, server.Options{
 			Name: name, Description: "Kubernetes topology as Prometheus info series",
-			MetricsPath: *app.MetricsPath, Metrics: withControlPlane(exporter.NewHandler(store, reg, logger), cp),
+			MetricsPath: *app.MetricsPath, Metrics: withControlPlane(handler, cp),
 			Ready: agent.Ready, Flags: app.Web, Logger: logger,
 		})
 	})

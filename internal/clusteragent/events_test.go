@@ -1,11 +1,14 @@
 package clusteragent
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -71,7 +74,7 @@ func TestAgentEvents(t *testing.T) {
 			}
 			var got map[string]float64
 			err = wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
-				got = eventTotals(t, reg)
+				got = eventTotals(t, p)
 				return a.EventsSynced() && len(got) == len(want), nil
 			})
 			if err != nil {
@@ -86,17 +89,21 @@ func TestAgentEvents(t *testing.T) {
 	}
 }
 
-func eventTotals(t *testing.T, g prometheus.Gatherer) map[string]float64 {
+// eventTotals reads kubetopo_events_total from the pipeline's part of
+// /metrics.
+func eventTotals(t *testing.T, p *events.Pipeline) map[string]float64 {
 	t.Helper()
-	mfs, err := g.Gather()
+	var buf bytes.Buffer
+	if err := p.WriteMetrics(&buf); err != nil {
+		t.Fatal(err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]float64{}
-	for _, mf := range mfs {
-		if mf.GetName() != "kubetopo_events_total" {
-			continue
-		}
+	if mf := mfs["kubetopo_events_total"]; mf != nil {
 		for _, m := range mf.GetMetric() {
 			l := map[string]string{}
 			for _, lp := range m.GetLabel() {

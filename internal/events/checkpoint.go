@@ -27,9 +27,8 @@ type entry struct {
 	Owner string `json:"owner"`
 	Src   string `json:"src"`
 
-	key    counterKey // the kubetopo_events_total series it counts in
-	hasKey bool
-	gone   bool // its owner is gone: retire it once delivered
+	series *series // the kubetopo_events_total series it counts in
+	gone   bool    // its owner is gone: retire it once delivered
 	// refused is the count the receiver refused in this run: not sent
 	// again by this run, but not recorded as delivered either, so a
 	// restarted agent (a fixed API key) offers it once more.

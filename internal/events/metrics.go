@@ -2,9 +2,10 @@ package events
 
 import "github.com/prometheus/client_golang/prometheus"
 
+// pipelineMetrics are the pipeline's metrics in the registry; the event
+// counts themselves (kubetopo_events_total) are in totals.go.
 type pipelineMetrics struct {
 	p                                  *Pipeline
-	total                              *prometheus.CounterVec
 	unmapped                           *prometheus.CounterVec
 	delivered, refused                 prometheus.Counter
 	checkpointWrites, checkpointErrors prometheus.Counter
@@ -14,10 +15,6 @@ type pipelineMetrics struct {
 func newPipelineMetrics(p *Pipeline) *pipelineMetrics {
 	return &pipelineMetrics{
 		p: p,
-		total: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kubetopo_events_total",
-			Help: "Kubernetes event occurrences (an event whose count goes from 3 to 5 adds 2), by the component URN they concern, category, reason and type. urn is empty for objects that are no component.",
-		}, []string{"cluster", "urn", "category", "reason", "type"}),
 		unmapped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kubetopo_events_unmapped_total",
 			Help: "Events whose involved object is no component kubetopo knows, by the object's kind; they are still counted and delivered, with an empty urn.",
@@ -46,7 +43,7 @@ func newPipelineMetrics(p *Pipeline) *pipelineMetrics {
 }
 
 func (m *pipelineMetrics) register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.total, m.unmapped, m.delivered, m.refused, m.checkpointWrites, m.checkpointErrors, m} {
+	for _, c := range []prometheus.Collector{m.unmapped, m.delivered, m.refused, m.checkpointWrites, m.checkpointErrors, m} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"sync"
@@ -49,8 +50,6 @@ type Options struct {
 	Registerer     prometheus.Registerer
 }
 
-type counterKey struct{ urn, category, reason, typ string }
-
 // Pipeline counts events and delivers each new occurrence once.
 type Pipeline struct {
 	opts   Options
@@ -58,12 +57,13 @@ type Pipeline struct {
 	logger log.Logger
 	m      *pipelineMetrics
 	notify chan struct{}
+	bufs   sync.Pool // *[]byte of 64 KiB, for WriteMetrics
 
 	mu       sync.Mutex
 	state    map[string]*entry
 	pending  map[string]Event // newest undelivered state per UID
 	inflight map[string]int64 // UID → count being sent
-	refs     map[counterKey]int
+	totals   *totals
 	seen     map[string]map[string]bool // src → owners seen before SyncDone(src)
 	dirty    bool
 }
@@ -96,7 +96,7 @@ func New(opts Options) (*Pipeline, error) {
 	p := &Pipeline{
 		opts: opts, urns: topology.NewURNs(opts.Cluster), logger: opts.Logger,
 		notify: make(chan struct{}, 1), state: map[string]*entry{}, pending: map[string]Event{},
-		inflight: map[string]int64{}, refs: map[counterKey]int{},
+		inflight: map[string]int64{}, totals: newTotals(opts.Cluster),
 		seen: map[string]map[string]bool{SrcEvents: {}, SrcOOM: {}},
 	}
 	p.m = newPipelineMetrics(p)
@@ -139,15 +139,14 @@ func (p *Pipeline) Observe(src string, ev Event) {
 		e = &entry{Owner: ev.Owner, Src: src}
 		p.state[ev.UID] = e
 	}
-	if !e.hasKey {
-		e.key, e.hasKey = counterKey{ev.URN, string(ev.Category), ev.Reason, ev.Type}, true
-		p.refs[e.key]++
+	if e.series == nil {
+		e.series = p.totals.acquire(counterKey{ev.URN, string(ev.Category), ev.Reason, ev.Type})
 	}
 	if ev.Count > e.Counted {
 		if e.Counted == 0 && ev.URN == "" {
 			p.m.unmapped.WithLabelValues(ev.Involved.Kind).Inc()
 		}
-		p.m.total.WithLabelValues(p.opts.Cluster, e.key.urn, e.key.category, e.key.reason, e.key.typ).Add(float64(ev.Count - e.Counted))
+		p.totals.add(e.series, ev.Count-e.Counted)
 		e.Counted = ev.Count
 		p.dirty = true
 	}
@@ -194,11 +193,9 @@ func (p *Pipeline) retire(uid string, e *entry) {
 	}
 	delete(p.state, uid)
 	p.dirty = true
-	if e.hasKey {
-		if p.refs[e.key]--; p.refs[e.key] <= 0 {
-			delete(p.refs, e.key)
-			p.m.total.DeleteLabelValues(p.opts.Cluster, e.key.urn, e.key.category, e.key.reason, e.key.typ)
-		}
+	if e.series != nil {
+		p.totals.release(e.series)
+		e.series = nil
 	}
 }
 
@@ -220,6 +217,21 @@ func (p *Pipeline) SyncDone(src string) {
 	}
 	delete(p.seen, src)
 	level.Debug(p.logger).Log("msg", "initial list observed", "source", src, "gone_since_checkpoint", dropped)
+}
+
+// WriteMetrics writes kubetopo_events_total in the Prometheus text format,
+// for /metrics (exporter.Handler.WithFamilies). Nothing else writes it: the
+// family is in no registry.
+func (p *Pipeline) WriteMetrics(w io.Writer) error {
+	buf, _ := p.bufs.Get().(*[]byte)
+	if buf == nil {
+		b := make([]byte, 0, 64<<10)
+		buf = &b
+	}
+	defer p.bufs.Put(buf)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.totals.write(w, *buf)
 }
 
 // Pending returns how many events wait for delivery (in flight or queued).

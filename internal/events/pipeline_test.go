@@ -69,6 +69,7 @@ type harness struct {
 	p   *Pipeline
 	w   *recorder
 	reg *prometheus.Registry
+	all prometheus.Gatherer // reg and the pipeline's own page
 }
 
 func newHarness(t *testing.T, checkpoint string, w *recorder) *harness {
@@ -82,7 +83,7 @@ func newHarness(t *testing.T, checkpoint string, w *recorder) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{p: p, w: w, reg: reg}
+	return &harness{p: p, w: w, reg: reg, all: prometheus.Gatherers{reg, textGatherer(t, p)}}
 }
 
 // drain delivers everything queued, as Run would.
@@ -94,7 +95,7 @@ func (h *harness) drain(ctx context.Context) {
 
 func (h *harness) total(t *testing.T) float64 {
 	t.Helper()
-	return value(t, h.reg, "kubetopo_events_total", map[string]string{
+	return value(t, h.all, "kubetopo_events_total", map[string]string{
 		"cluster": "c", "urn": "urn:kubernetes:/c:shop:pod/cart-1:container/app", "category": "Activities", "reason": "BackOff", "type": "Normal",
 	})
 }
@@ -158,7 +159,7 @@ func TestPipelineCountsNewOccurrences(t *testing.T) {
 	}
 	// The series goes when its last event is gone.
 	h.p.Forget(SrcEvents, "a")
-	if n := seriesCount(t, h.reg, "kubetopo_events_total"); n != 0 {
+	if n := seriesCount(t, h.all, "kubetopo_events_total"); n != 0 {
 		t.Errorf("%d series after the event was deleted", n)
 	}
 }
