@@ -53,6 +53,8 @@ type Options struct {
 	Stderr io.Writer
 	// Terminate ends the process after --help or --version (default os.Exit).
 	Terminate func(int)
+	// GOGC is the default of --runtime.gogc (0: Go's default, 100).
+	GOGC int
 }
 
 // App is a binary's kingpin application with the shared flags registered.
@@ -71,12 +73,15 @@ type App struct {
 	name                string
 	stderr              io.Writer
 	logLevel, logFormat *string
+	runtime             runtimeFlags
+	getenv              func(string) string
+	cgroups             cgroupFS
 }
 
 // New creates the application and registers, in this order, the web flags,
 // --web.telemetry-path and (with Options.Kubeconfig) --kubeconfig.
 func New(o Options) *App {
-	a := &App{Application: kingpin.New(o.Name, o.Help), name: o.Name, stderr: o.Stderr}
+	a := &App{Application: kingpin.New(o.Name, o.Help), name: o.Name, stderr: o.Stderr, getenv: os.Getenv, cgroups: hostCgroups}
 	if a.stderr == nil {
 		a.stderr = os.Stderr
 	}
@@ -95,6 +100,7 @@ func New(o Options) *App {
 	if o.Kubeconfig {
 		a.Kubeconfig = a.Flag("kubeconfig", "Path to a kubeconfig file. Empty: in-cluster config, else $KUBECONFIG or ~/.kube/config.").Default("").String()
 	}
+	a.addRuntimeFlags(o.GOGC)
 	return a
 }
 
@@ -108,8 +114,9 @@ func (a *App) AddLogFlags() {
 	a.logFormat = a.Flag("log.format", "Output format of log messages: logfmt, json.").Default("logfmt").Enum(logging.Formats...)
 }
 
-// Parse registers --version and -h, parses args and builds the logger, which
-// also receives klog's output. On bad flags it writes "<name>: <reason>" to
+// Parse registers --version and -h, parses args, builds the logger, which
+// also receives klog's output, and applies --runtime.gogc and
+// --runtime.gomemlimit-ratio. On bad flags it writes "<name>: <reason>" to
 // Stderr and returns a nil logger and ExitUsage; otherwise the code is 0.
 func (a *App) Parse(args []string) (log.Logger, int) {
 	a.AddLogFlags()
@@ -125,6 +132,12 @@ func (a *App) Parse(args []string) (log.Logger, int) {
 		return nil, ExitUsage
 	}
 	klog.SetLogger(logging.Logr(logger))
+	rs, err := applyRuntime(a.runtime, a.getenv, a.cgroups)
+	if rs.GOGCFrom == "" { // a bad flag value: nothing was applied
+		a.Fail(err.Error())
+		return nil, ExitUsage
+	}
+	logRuntime(logger, rs, err)
 	return logger, 0
 }
 
