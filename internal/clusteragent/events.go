@@ -3,11 +3,15 @@ package clusteragent
 import (
 	"context"
 	"fmt"
+	"unique"
 
 	"github.com/go-kit/log/level"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/tools/cache"
 
@@ -56,26 +60,11 @@ func (a *Agent) watchEvents(p *events.Pipeline, api EventsAPI) error {
 	}
 	ew := &eventsWatch{pipeline: p, api: api}
 	var inf cache.SharedIndexInformer
-	var convert func(any) (events.Event, bool)
 	switch api {
 	case EventsV1:
 		inf = a.factory.Events().V1().Events().Informer()
-		convert = func(obj any) (events.Event, bool) {
-			e, ok := obj.(*eventsv1.Event)
-			if !ok {
-				return events.Event{}, false
-			}
-			return events.FromEventsV1(e), true
-		}
 	case CoreV1:
 		inf = a.factory.Core().V1().Events().Informer()
-		convert = func(obj any) (events.Event, bool) {
-			e, ok := obj.(*corev1.Event)
-			if !ok {
-				return events.Event{}, false
-			}
-			return events.FromCoreV1(e), true
-		}
 	default:
 		return fmt.Errorf("unknown events API %q", api)
 	}
@@ -89,7 +78,7 @@ func (a *Agent) watchEvents(p *events.Pipeline, api EventsAPI) error {
 		return fmt.Errorf("watch error handler for events: %w", err)
 	}
 	observe := func(obj any) {
-		if ev, ok := convert(obj); ok {
+		if ev, ok := convertEvent(obj); ok {
 			p.Observe(events.SrcEvents, ev)
 		}
 	}
@@ -160,18 +149,76 @@ func uidOf(obj any) string {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = tomb.Obj
 	}
-	if m, ok := obj.(metav1.Object); ok {
-		return string(m.GetUID())
+	switch o := obj.(type) {
+	case *cachedEvent:
+		return o.ev.UID
+	case metav1.Object:
+		return string(o.GetUID())
 	}
 	return ""
 }
 
-// stripEvent drops what the conversion never reads.
-func stripEvent(obj any) (any, error) {
-	if m, ok := obj.(metav1.Object); ok {
-		m.SetManagedFields(nil)
-		m.SetAnnotations(nil)
-		m.SetLabels(nil)
+// convertEvent returns the event the informer cached (converted by
+// stripEvent).
+func convertEvent(obj any) (events.Event, bool) {
+	if _, ok := obj.(*cachedEvent); !ok {
+		obj, _ = stripEvent(obj) // not transformed: should not happen
 	}
-	return obj, nil
+	if c, ok := obj.(*cachedEvent); ok {
+		return c.ev, true
+	}
+	return events.Event{}, false
+}
+
+// cachedEvent is what the events informer caches of an Event: its key and
+// resource version, for the informer, and its conversion, for the pipeline.
+// The decoded Event (600 bytes of struct alone, plus managed fields, related
+// object and reporting instance) becomes garbage at once.
+type cachedEvent struct {
+	namespace, name, resourceVersion string
+	ev                               events.Event
+}
+
+// GetObjectMeta lets client-go key and compare cached events (meta.Accessor).
+func (c *cachedEvent) GetObjectMeta() metav1.Object {
+	return &metav1.ObjectMeta{Namespace: c.namespace, Name: c.name, UID: types.UID(c.ev.UID), ResourceVersion: c.resourceVersion}
+}
+
+// GetObjectKind and DeepCopyObject make it a runtime.Object for what in
+// client-go asks for one.
+func (c *cachedEvent) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+func (c *cachedEvent) DeepCopyObject() runtime.Object {
+	cp := *c
+	return &cp
+}
+
+// stripEvent is the events informer's transform: it replaces a decoded Event
+// by its conversion (events.FromEventsV1, events.FromCoreV1) and what the
+// informer reads. Strings repeated across events (reasons, types, kinds,
+// namespaces, sources, field paths) are interned. It is idempotent, as a
+// transform must be.
+func stripEvent(obj any) (any, error) {
+	var m *metav1.ObjectMeta
+	var ev events.Event
+	switch e := obj.(type) {
+	case *eventsv1.Event:
+		m, ev = &e.ObjectMeta, events.FromEventsV1(e)
+	case *corev1.Event:
+		m, ev = &e.ObjectMeta, events.FromCoreV1(e)
+	default:
+		return obj, nil
+	}
+	ev.Reason, ev.Type, ev.Source = intern(ev.Reason), intern(ev.Type), intern(ev.Source)
+	o := &ev.Involved
+	o.Kind, o.APIVersion, o.Namespace, o.FieldPath = intern(o.Kind), intern(o.APIVersion), intern(o.Namespace), intern(o.FieldPath)
+	return &cachedEvent{namespace: intern(m.Namespace), name: m.Name, resourceVersion: m.ResourceVersion, ev: ev}, nil
+}
+
+// intern returns the canonical copy of s (weakly held: unused copies go).
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
 }
