@@ -59,7 +59,7 @@ func liveHeap() uint64 {
 }
 
 // BenchmarkPipelineHeap feeds the events of 4,000 pods (20,000 events) to a
-// pipeline without a writer and reports the live heap the pipeline holds
+// pipeline without a writer, tells it the initial lists are done, and reports the live heap the pipeline holds
 // per event after a GC: its entries, its counts and their series on
 // /metrics. The events themselves (the informer cache's cost) are allocated
 // before the baseline.
@@ -79,6 +79,8 @@ func BenchmarkPipelineHeap(b *testing.B) {
 		for _, e := range evs {
 			p.Observe(SrcEvents, e)
 		}
+		p.SyncDone(SrcEvents) // as the agent does after the initial list
+		p.SyncDone(SrcOOM)
 		observed := time.Since(start)
 		after := liveHeap()
 		b.ReportMetric(float64(after-before)/float64(len(evs)), "live-B/event")
