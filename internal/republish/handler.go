@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"slices"
+	"sync"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -62,15 +64,25 @@ func WritePages(w io.Writer, pages []*Page, extra []Block) (skipped int, err err
 // GatheredBlocks renders a gatherer's metric families as blocks, so the
 // agent's own metrics merge with republished ones of the same name.
 func GatheredBlocks(g prometheus.Gatherer) ([]Block, error) {
+	_, blocks, err := AppendGatheredBlocks(nil, nil, g)
+	return blocks, err
+}
+
+// AppendGatheredBlocks is GatheredBlocks rendering into buf and blocks,
+// whose contents it replaces, so a caller can reuse both across scrapes:
+// all families go into one buffer, the blocks are slices of it.
+func AppendGatheredBlocks(buf []byte, blocks []Block, g prometheus.Gatherer) ([]byte, []Block, error) {
 	mfs, err := g.Gather()
-	blocks := make([]Block, 0, len(mfs))
-	var buf bytes.Buffer
+	blocks = slices.Grow(blocks[:0], len(mfs))
+	out := bytes.NewBuffer(buf[:0])
+	type span struct{ start, split, end int }
+	spans := make([]span, 0, len(mfs))
 	for _, mf := range mfs {
-		buf.Reset()
-		if _, werr := expfmt.MetricFamilyToText(&buf, mf); werr != nil {
-			return blocks, werr
+		start := out.Len()
+		if _, werr := expfmt.MetricFamilyToText(out, mf); werr != nil {
+			return out.Bytes(), blocks, werr
 		}
-		b := append([]byte(nil), buf.Bytes()...)
+		b := out.Bytes()[start:]
 		split := 0
 		for split < len(b) && b[split] == '#' {
 			nl := bytes.IndexByte(b[split:], '\n')
@@ -79,12 +91,17 @@ func GatheredBlocks(g prometheus.Gatherer) ([]Block, error) {
 			}
 			split += nl + 1
 		}
+		spans = append(spans, span{start, start + split, out.Len()})
+	}
+	all := out.Bytes() // the final array: the buffer may have grown meanwhile
+	for i, mf := range mfs {
+		sp := spans[i]
 		blocks = append(blocks, Block{
 			Name: mf.GetName(), Type: dtoType(mf.GetType()),
-			Header: b[:split:split], Body: b[split:], Series: len(mf.Metric),
+			Header: all[sp.start:sp.split:sp.split], Body: all[sp.split:sp.end:sp.end], Series: len(mf.Metric),
 		})
 	}
-	return blocks, err
+	return all, blocks, err
 }
 
 func dtoType(t dto.MetricType) model.MetricType {
@@ -108,6 +125,13 @@ type Handler struct {
 	gatherer prometheus.Gatherer
 	logger   log.Logger
 	gzips    exporter.GzipPool
+	scratch  sync.Pool // *gathered, reused across scrapes
+}
+
+// gathered is what one response renders the gatherer into.
+type gathered struct {
+	buf    []byte
+	blocks []Block
 }
 
 // NewHandler returns the /metrics handler; g may be nil.
@@ -121,10 +145,16 @@ func NewHandler(r *Republisher, g prometheus.Gatherer, logger log.Logger) *Handl
 func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var extra []Block
 	if h.gatherer != nil {
+		sc, _ := h.scratch.Get().(*gathered)
+		if sc == nil {
+			sc = &gathered{}
+		}
 		var err error
-		if extra, err = GatheredBlocks(h.gatherer); err != nil {
+		if sc.buf, sc.blocks, err = AppendGatheredBlocks(sc.buf, sc.blocks, h.gatherer); err != nil {
 			level.Error(h.logger).Log("msg", "gathering the agent's own metrics failed", "err", err)
 		}
+		extra = sc.blocks
+		defer h.scratch.Put(sc)
 	}
 	w.Header().Set("Content-Type", textContentType)
 	out, done := h.gzips.Writer(w, req)
