@@ -3,6 +3,7 @@ package remotewrite
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 var (
@@ -100,6 +101,9 @@ func (r *Request) readRefs(b []byte, i, wt int) (int, error) {
 // resolvePacked reads a packed labels_refs field at b[i:] and resolves it
 // pair by pair straight into r.labels; an odd last reference is left in
 // r.refs for a later labels_refs field (or the odd-count error).
+//
+// Like the generated code, a varint may run past the field's end (up to
+// len(b), the series' end); the caller then continues where it stopped.
 func (r *Request) resolvePacked(b []byte, i int) (int, error) {
 	s, e, err := lenDelim(b, i)
 	if err != nil {
@@ -107,6 +111,17 @@ func (r *Request) resolvePacked(b []byte, i int) (int, error) {
 	}
 	syms := r.Symbols
 	ns := uint64(len(syms))
+	// The labels are written through a local slice: appending to r.labels
+	// reloads and stores its header on every label (the compiler cannot
+	// prove the label stores do not alias it). Room for every pair the field
+	// can hold (each reference takes a byte at least), capped so that a huge
+	// field of bad references allocates no more than append would.
+	out := r.labels
+	k := len(out)
+	if need := min((e-s)/2, 1<<16); cap(out)-k < need {
+		out = slices.Grow(out, need)
+	}
+	out = out[:cap(out)]
 	var n, v uint64
 	j := s
 	for j < e {
@@ -117,6 +132,7 @@ func (r *Request) resolvePacked(b []byte, i int) (int, error) {
 		} else if j+1 < len(b) && b[j+1] < 0x80 {
 			n, j = uint64(c&0x7f)|uint64(b[j+1])<<7, j+2
 		} else if n, j, err = uvarint(b, j); err != nil {
+			r.labels = out[:k]
 			return 0, err
 		}
 		if j >= e {
@@ -128,14 +144,22 @@ func (r *Request) resolvePacked(b []byte, i int) (int, error) {
 		} else if j+1 < len(b) && b[j+1] < 0x80 {
 			v, j = uint64(c&0x7f)|uint64(b[j+1])<<7, j+2
 		} else if v, j, err = uvarint(b, j); err != nil {
+			r.labels = out[:k]
 			return 0, err
 		}
 		n, v = uint64(uint32(n)), uint64(uint32(v))
 		if n >= ns || v >= ns {
+			r.labels = out[:k]
 			return 0, errRefRange
 		}
-		r.labels = append(r.labels, Label{syms[n], syms[v]})
+		if k == len(out) {
+			out = slices.Grow(out[:k], 1)
+			out = out[:cap(out)]
+		}
+		out[k] = Label{syms[n], syms[v]}
+		k++
 	}
+	r.labels = out[:k]
 	return j, nil
 }
 

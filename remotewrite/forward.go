@@ -1,11 +1,11 @@
 package remotewrite
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -137,10 +137,15 @@ var errRejected = errors.New("downstream rejected the write")
 func send(ctx context.Context, client *http.Client, d *Downstream, body []byte, ua string) result {
 	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, nil)
 	if err != nil {
 		return result{err: err}
 	}
+	// A bodyReader, not a bytes.Reader: directConn writes it to the socket
+	// in one piece. GetBody as http.NewRequest sets it for a bytes.Reader
+	// (the transport resends a request it could not write at all).
+	req.Body, req.ContentLength = &bodyReader{b: body}, int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return &bodyReader{b: body}, nil }
 	h := req.Header
 	h.Set("Content-Encoding", "snappy")
 	h.Set("User-Agent", ua)
@@ -194,4 +199,63 @@ func parseWritten(h http.Header) (Counts, bool) {
 		}
 	}
 	return c, confirmed
+}
+
+// bodyReader is a request body forwarded downstream: the sender's bytes or
+// the re-encoded ones, valid until send returns.
+type bodyReader struct{ b []byte }
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+func (r *bodyReader) Close() error { return nil }
+
+// directConn is a plain-TCP connection to a downstream. net/http writes a
+// body of known length with io.Copy from an io.LimitedReader, which copies it
+// through a fresh 32 KB buffer and writes it 32 KB at a time: for a 320 KB
+// RW 1.0 batch, ten write syscalls, a 32 KB allocation and a copy of every
+// byte per forward. ReadFrom recognises a bodyReader inside the
+// LimitedReader and writes it with one Write instead (the kernel's loopback
+// or TCP stack then takes it in large segments); everything else takes the
+// usual path. With TLS the transport wraps this connection in a tls.Conn,
+// which writes records of its own, so nothing changes there.
+type directConn struct{ net.Conn }
+
+func (c directConn) ReadFrom(src io.Reader) (int64, error) {
+	if lr, ok := src.(*io.LimitedReader); ok {
+		if br, ok := lr.R.(*bodyReader); ok && int64(len(br.b)) <= lr.N {
+			n, err := c.Conn.Write(br.b)
+			br.b = br.b[n:]
+			lr.N -= int64(n)
+			return int64(n), err
+		}
+	}
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, src)
+}
+
+// newTransport is the default transport to the downstreams: keep-alive
+// connections (up to maxIdle per host, so that concurrent forwards reuse
+// theirs), made directConns.
+func newTransport(maxIdlePerHost, maxIdle int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = maxIdlePerHost
+	t.MaxIdleConns = maxIdle
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return directConn{c}, nil
+	}
+	return t
 }

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/go-kit/log"
@@ -63,7 +63,7 @@ type Handler struct {
 	logger  log.Logger
 	m       *metrics
 	sem     chan struct{}
-	pool    sync.Pool
+	states  statePool
 	client  *http.Client
 	retryAf string
 }
@@ -97,10 +97,7 @@ func NewHandler(o Options) (*Handler, error) {
 	}
 	client := o.Client
 	if client == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = o.MaxInFlight
-		t.MaxIdleConns = o.MaxInFlight * (len(o.Downstreams) + 1)
-		client = &http.Client{Transport: t}
+		client = &http.Client{Transport: newTransport(o.MaxInFlight, o.MaxInFlight*(len(o.Downstreams)+1))}
 	}
 	h := &Handler{
 		o: o, logger: o.Logger, m: newMetrics(o.Registerer), client: client,
@@ -108,7 +105,7 @@ func NewHandler(o Options) (*Handler, error) {
 		retryAf: strconv.Itoa(int((o.RetryAfter + time.Second - 1) / time.Second)),
 	}
 	h.m.maxInFlight.Set(float64(o.MaxInFlight))
-	h.pool.New = func() any { return &state{meta: map[string]Metadata{}} }
+	h.states.init(runtime.GOMAXPROCS(0))
 	return h, nil
 }
 
@@ -205,8 +202,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, proto *Protocol,
 	if r.ContentLength > int64(h.o.MaxBodyBytes) {
 		return fail(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Errorf("body of %d bytes exceeds the %d bytes limit", r.ContentLength, h.o.MaxBodyBytes))
 	}
-	st := h.pool.Get().(*state)
-	defer h.pool.Put(st)
+	st := h.states.get()
+	defer h.states.put(st)
 	if herr := h.read(r, st); herr != nil {
 		return herr
 	}
