@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"hash/maphash"
 	"io"
 	"sort"
 	"sync"
@@ -23,7 +24,14 @@ type Store struct {
 	mu     sync.RWMutex
 	owners map[string]*ownerEntry
 	comps  map[string]*compEntry
-	rels   map[relKey]*relEntry
+	// rels indexes relations by the hash of their key (see relEntry).
+	rels map[uint64]*relEntry
+	hash func(relKey) uint64 // tests make every key collide
+	// types and typeIDs intern relation and component type names: types[i]
+	// is the i-th name escaped as a label value.
+	types     []string
+	typeNames []string
+	typeIDs   map[string]uint16
 	// compList and relList hold the live entries in a dense slice, so that a
 	// render walks memory in order instead of iterating maps.
 	compList []*compEntry
@@ -66,22 +74,34 @@ type relKey struct {
 
 // relEntry is a relation. Its line is not kept: it is rendered from the two
 // ends' URNs while writing, which costs a few copies per scrape and saves
-// about three quarters of the store's memory (relations outnumber
-// components four to one).
+// most of the store's memory (relations outnumber components four to one).
+// Types are indices into the store's table of label values; entries whose
+// keys hash alike are chained through next.
 type relEntry struct {
-	relKey
-	typLabel         string // typ escaped as a label value
-	srcType, tgtType string // escaped as label values
-	owners           int
-	idx              int
+	src, tgt *compEntry
+	attrs    string
+	next     *relEntry
+	owners   int32
+	idx      int32 // position in relList
+	typ      uint16
+	srcType  uint16
+	tgtType  uint16
+}
+
+func (e *relEntry) is(s *Store, k *relKey) bool {
+	return e.src == k.src && e.tgt == k.tgt && e.attrs == k.attrs && s.typeNames[e.typ] == k.typ
 }
 
 // NewStore returns an empty store for the named cluster; filter may be nil.
 func NewStore(cluster string, filter *LabelFilter) *Store {
-	return &Store{
+	s := &Store{
 		cluster: cluster, filter: filter,
-		owners: map[string]*ownerEntry{}, comps: map[string]*compEntry{}, rels: map[relKey]*relEntry{},
+		owners: map[string]*ownerEntry{}, comps: map[string]*compEntry{}, rels: map[uint64]*relEntry{},
+		typeIDs: map[string]uint16{},
 	}
+	seed := maphash.MakeSeed()
+	s.hash = func(k relKey) uint64 { return maphash.Comparable(seed, k) }
+	return s
 }
 
 // Update replaces everything owner contributed with res.
@@ -127,16 +147,19 @@ func (s *Store) Update(owner string, res topology.Result) {
 	for i := range res.Relations {
 		r := &res.Relations[i]
 		k := relKey{src: s.comp(r.Source), tgt: s.comp(r.Target), typ: r.Type, attrs: attrs[i]}
-		e := s.rels[k]
+		h := s.hash(k)
+		e := s.rels[h]
+		for e != nil && !e.is(s, &k) {
+			e = e.next
+		}
 		if e == nil {
 			e = &relEntry{
-				relKey: k, typLabel: labelValue(r.Type),
-				srcType: labelValue(r.SourceType), tgtType: labelValue(r.TargetType),
-				idx: len(s.relList),
+				src: k.src, tgt: k.tgt, attrs: k.attrs, next: s.rels[h], idx: int32(len(s.relList)),
+				typ: s.typeID(r.Type), srcType: s.typeID(r.SourceType), tgtType: s.typeID(r.TargetType),
 			}
 			k.src.refs++
 			k.tgt.refs++
-			s.rels[k] = e
+			s.rels[h] = e
 			s.relList = append(s.relList, e)
 		}
 		if seenRel[e] {
@@ -253,7 +276,22 @@ func (s *Store) releaseRel(e *relEntry) {
 	if e.owners > 0 {
 		return
 	}
-	delete(s.rels, e.relKey)
+	h := s.hash(relKey{src: e.src, tgt: e.tgt, typ: s.typeNames[e.typ], attrs: e.attrs})
+	if head := s.rels[h]; head == e {
+		if e.next == nil {
+			delete(s.rels, h)
+		} else {
+			s.rels[h] = e.next
+		}
+	} else {
+		for p := head; p != nil; p = p.next {
+			if p.next == e {
+				p.next = e.next
+				break
+			}
+		}
+	}
+	e.next = nil
 	last := s.relList[len(s.relList)-1]
 	s.relList[e.idx] = last
 	last.idx = e.idx
@@ -262,6 +300,22 @@ func (s *Store) releaseRel(e *relEntry) {
 	e.tgt.refs--
 	s.forgetComp(e.src)
 	s.forgetComp(e.tgt)
+}
+
+// typeID interns a type name. There are a few dozen of them; past 65535
+// distinct names (a bug elsewhere) the store panics rather than mix them up.
+func (s *Store) typeID(name string) uint16 {
+	if id, ok := s.typeIDs[name]; ok {
+		return id
+	}
+	if len(s.types) > 0xffff {
+		panic("exporter: more than 65536 distinct type names")
+	}
+	id := uint16(len(s.types))
+	s.types = append(s.types, labelValue(name))
+	s.typeNames = append(s.typeNames, name)
+	s.typeIDs[name] = id
+	return id
 }
 
 // WriteTo writes the three topology metric families in the Prometheus text
@@ -282,7 +336,7 @@ func (s *Store) WriteTo(w io.Writer) (int64, error) {
 	cluster := labelValue(s.cluster)
 	for _, e := range s.relList {
 		if e.src.live() && e.tgt.live() {
-			bw.relation(cluster, e)
+			bw.relation(cluster, s.types, e)
 		}
 	}
 	bw.flush()
@@ -314,9 +368,10 @@ func (c *countingWriter) flush() {
 }
 
 // relation appends e's line, as renderRelation would render it.
-func (c *countingWriter) relation(cluster string, e *relEntry) {
-	n := len(RelationInfo) + 90 + len(cluster) + len(e.typLabel) + len(e.src.urnLabel) + len(e.tgt.urnLabel) +
-		len(e.srcType) + len(e.tgtType) + len(e.attrs)
+func (c *countingWriter) relation(cluster string, types []string, e *relEntry) {
+	typ, srcType, tgtType := types[e.typ], types[e.srcType], types[e.tgtType]
+	n := len(RelationInfo) + 90 + len(cluster) + len(typ) + len(e.src.urnLabel) + len(e.tgt.urnLabel) +
+		len(srcType) + len(tgtType) + len(e.attrs)
 	if len(c.buf)+n > cap(c.buf) {
 		c.flush()
 		if n > cap(c.buf) {
@@ -327,15 +382,15 @@ func (c *countingWriter) relation(cluster string, e *relEntry) {
 	b = append(b, `{cluster="`...)
 	b = append(b, cluster...)
 	b = append(b, `",type="`...)
-	b = append(b, e.typLabel...)
+	b = append(b, typ...)
 	b = append(b, `",source_urn="`...)
 	b = append(b, e.src.urnLabel...)
 	b = append(b, `",target_urn="`...)
 	b = append(b, e.tgt.urnLabel...)
 	b = append(b, `",source_type="`...)
-	b = append(b, e.srcType...)
+	b = append(b, srcType...)
 	b = append(b, `",target_type="`...)
-	b = append(b, e.tgtType...)
+	b = append(b, tgtType...)
 	b = append(b, '"')
 	b = append(b, e.attrs...)
 	c.buf = append(b, "} 1\n"...)
@@ -352,7 +407,7 @@ func (s *Store) Counts() (components, relations map[string]int) {
 	}
 	for _, e := range s.relList {
 		if e.src.live() && e.tgt.live() {
-			relations[e.typ]++
+			relations[s.typeNames[e.typ]]++
 		}
 	}
 	return components, relations

@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"bytes"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -116,23 +117,29 @@ func TestStore(t *testing.T) {
 		},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			s := NewStore("c", nil)
-			for _, st := range tc.steps {
-				if st.delete != "" {
-					s.Delete(st.delete)
-				} else {
-					s.Update(st.update, st.res)
+		for _, collide := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/collide=%v", tc.name, collide), func(t *testing.T) {
+				s := NewStore("c", nil)
+				if collide {
+					// Every relation hashes alike: the chains do all the work.
+					s.hash = func(relKey) uint64 { return 42 }
 				}
-			}
-			got := render(t, s)
-			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
-				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
-			}
-			if tc.want == nil && (len(s.comps) != 0 || len(s.rels) != 0 || len(s.owners) != 0) {
-				t.Errorf("store keeps garbage: %d components, %d relations, %d owners", len(s.comps), len(s.rels), len(s.owners))
-			}
-		})
+				for _, st := range tc.steps {
+					if st.delete != "" {
+						s.Delete(st.delete)
+					} else {
+						s.Update(st.update, st.res)
+					}
+				}
+				got := render(t, s)
+				if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+					t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+				}
+				if tc.want == nil && (len(s.comps) != 0 || len(s.rels) != 0 || len(s.owners) != 0) {
+					t.Errorf("store keeps garbage: %d components, %d relations, %d owners", len(s.comps), len(s.rels), len(s.owners))
+				}
+			})
+		}
 	}
 }
 
@@ -172,6 +179,9 @@ func TestRelationLines(t *testing.T) {
 	}
 	for _, cluster := range []string{"c", `cl"us\ter`} {
 		s := NewStore(cluster, nil)
+		if cluster != "c" {
+			s.hash = func(relKey) uint64 { return 7 } // and every relation in one chain
+		}
 		s.Update("ends", topology.Result{Components: []topology.Component{comp("p", "pod"), comp("n", "node"), comp(odd, "node")}})
 		s.Update("rels", topology.Result{Relations: rels})
 		var want []string
@@ -201,8 +211,8 @@ func TestRelationLines(t *testing.T) {
 		if w := strings.TrimSuffix(string(renderRelation(cluster, &m)), "\n"); len(got) != 1 || got[0] != w {
 			t.Errorf("cluster %q after the update: got %q, want [%q]", cluster, got, w)
 		}
-		if len(s.rels) != 1 || len(s.comps) != 3 {
-			t.Errorf("cluster %q: the store keeps %d relations and %d components, want 1 and 3", cluster, len(s.rels), len(s.comps))
+		if len(s.relList) != 1 || len(s.rels) != 1 || len(s.comps) != 3 {
+			t.Errorf("cluster %q: the store keeps %d relations (%d hashes) and %d components, want 1 and 3", cluster, len(s.relList), len(s.rels), len(s.comps))
 		}
 	}
 }
