@@ -68,7 +68,8 @@ func (a *Agent) watchEvents(p *events.Pipeline, api EventsAPI) error {
 	default:
 		return fmt.Errorf("unknown events API %q", api)
 	}
-	if err := inf.SetTransform(stripEvent); err != nil {
+	// Without delivery, nothing reads an event's message: it is not cached.
+	if err := inf.SetTransform(eventTransform{dropMessage: !p.Delivers()}.strip); err != nil {
 		return fmt.Errorf("transform for events: %w", err)
 	}
 	if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
@@ -198,7 +199,13 @@ func (c *cachedEvent) DeepCopyObject() runtime.Object {
 // informer reads. Strings repeated across events (reasons, types, kinds,
 // namespaces, sources, field paths) are interned. It is idempotent, as a
 // transform must be.
-func stripEvent(obj any) (any, error) {
+func stripEvent(obj any) (any, error) { return eventTransform{}.strip(obj) }
+
+// eventTransform is stripEvent, optionally without the message (when the
+// pipeline delivers nothing, only counts).
+type eventTransform struct{ dropMessage bool }
+
+func (t eventTransform) strip(obj any) (any, error) {
 	var m *metav1.ObjectMeta
 	var ev events.Event
 	switch e := obj.(type) {
@@ -206,8 +213,18 @@ func stripEvent(obj any) (any, error) {
 		m, ev = &e.ObjectMeta, events.FromEventsV1(e)
 	case *corev1.Event:
 		m, ev = &e.ObjectMeta, events.FromCoreV1(e)
+	case *cachedEvent:
+		if t.dropMessage && e.ev.Message != "" {
+			c := *e
+			c.ev.Message = ""
+			return &c, nil
+		}
+		return e, nil
 	default:
 		return obj, nil
+	}
+	if t.dropMessage {
+		ev.Message = ""
 	}
 	ev.Reason, ev.Type, ev.Source = intern(ev.Reason), intern(ev.Type), intern(ev.Source)
 	o := &ev.Involved

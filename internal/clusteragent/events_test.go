@@ -298,6 +298,19 @@ func TestStripEventKeepsConversion(t *testing.T) {
 			if !reflect.DeepEqual(again, stripped) {
 				t.Errorf("not idempotent:\n%+v\n%+v", again, stripped)
 			}
+			// Counting only: the same event without its message.
+			countOnly := eventTransform{dropMessage: true}
+			for _, in := range []any{obj, stripped} {
+				c, err := countOnly.strip(in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				noMsg := want
+				noMsg.Message = ""
+				if got := attached(t, c); !reflect.DeepEqual(got, noMsg) {
+					t.Errorf("count-only cache converts to\n%+v\nwant\n%+v", got, noMsg)
+				}
+			}
 		})
 	}
 }
@@ -367,7 +380,8 @@ func eventsLiveHeap() uint64 {
 // events/v1 Events, side by side: as decoded (kept=full), with the
 // transform the agent had until now (kept=metadata-stripped: managed fields,
 // labels and annotations dropped in place) and with stripEvent
-// (kept=converted: the decoded originals dropped).
+// (kept=converted: the decoded originals dropped), and without the message
+// as when nothing is delivered.
 func BenchmarkEventCacheHeap(b *testing.B) {
 	transforms := []struct {
 		name string
@@ -382,6 +396,7 @@ func BenchmarkEventCacheHeap(b *testing.B) {
 			return o
 		}},
 		{"converted", func(o any) any { c, _ := stripEvent(o); return c }},
+		{"converted-without-message", func(o any) any { c, _ := eventTransform{dropMessage: true}.strip(o); return c }},
 	}
 	for _, tr := range transforms {
 		b.Run("kept="+tr.name, func(b *testing.B) {

@@ -234,6 +234,10 @@ func (p *Pipeline) WriteMetrics(w io.Writer) error {
 	return p.totals.write(w, *buf)
 }
 
+// Delivers reports whether the pipeline delivers events (it has a Writer);
+// when it does not, it never reads their messages.
+func (p *Pipeline) Delivers() bool { return p.opts.Writer != nil }
+
 // Pending returns how many events wait for delivery (in flight or queued).
 func (p *Pipeline) Pending() int {
 	p.mu.Lock()
