@@ -255,6 +255,9 @@ func (r *Request) decodeSeriesV2(b []byte, i int) error {
 				return err
 			}
 		case 5:
+			if r.canonicalMetadataV2(b, s, e, &md) {
+				break
+			}
 			if err = r.decodeMetadataV2(b[:e], s, &md); err != nil {
 				return err
 			}
@@ -364,6 +367,43 @@ func (r *Request) decodeExemplarV2(b []byte, i int) error {
 	ex.Labels = r.exLabels[l0:l1:l1]
 	r.exemplars = append(r.exemplars, ex)
 	return nil
+}
+
+// canonicalMetadataV2 decodes the usual encoding of a Metadata in b[s:e]
+// (type, help_ref, unit_ref in field order, each a varint of one or two
+// bytes, zero ones left out) into md; false for anything else, or a
+// reference out of range, which decodeMetadataV2 then handles (it sets the
+// same fields to the same values, or fails).
+func (r *Request) canonicalMetadataV2(b []byte, s, e int, md *Metadata) bool {
+	i := s
+	if i+1 < e && b[i] == 0x08 && b[i+1] < 0x80 {
+		md.Type = MetricType(b[i+1])
+		i += 2
+	}
+	for _, key := range [2]byte{0x18, 0x20} {
+		if i >= e || b[i] != key {
+			continue
+		}
+		var v uint64
+		switch {
+		case i+1 < e && b[i+1] < 0x80:
+			v, i = uint64(b[i+1]), i+2
+		case i+2 < e && b[i+2] < 0x80:
+			v, i = uint64(b[i+1]&0x7f)|uint64(b[i+2])<<7, i+3
+		default:
+			return false
+		}
+		sym, err := r.symbol(v)
+		if err != nil {
+			return false
+		}
+		if key == 0x18 {
+			md.Help = sym
+		} else {
+			md.Unit = sym
+		}
+	}
+	return i == e
 }
 
 func (r *Request) decodeMetadataV2(b []byte, i int, md *Metadata) error {
