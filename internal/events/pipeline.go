@@ -52,12 +52,12 @@ type Options struct {
 
 // Pipeline counts events and delivers each new occurrence once.
 type Pipeline struct {
-	opts   Options
-	urns   topology.URNs
-	logger log.Logger
-	m      *pipelineMetrics
-	notify chan struct{}
-	bufs   sync.Pool // *[]byte of 64 KiB, for WriteMetrics
+	opts    Options
+	urns    topology.URNs
+	logger  log.Logger
+	m       *pipelineMetrics
+	notify  chan struct{}
+	scrapes sync.Pool // *scrapeScratch, for WriteMetrics
 
 	mu       sync.Mutex
 	state    map[string]*entry
@@ -222,16 +222,27 @@ func (p *Pipeline) SyncDone(src string) {
 // WriteMetrics writes kubetopo_events_total in the Prometheus text format,
 // for /metrics (exporter.Handler.WithFamilies). Nothing else writes it: the
 // family is in no registry.
+//
+// The mutex is held only to copy the counts: writing to a slow scraper
+// does not hold up Observe.
 func (p *Pipeline) WriteMetrics(w io.Writer) error {
-	buf, _ := p.bufs.Get().(*[]byte)
-	if buf == nil {
-		b := make([]byte, 0, 64<<10)
-		buf = &b
+	sc, _ := p.scrapes.Get().(*scrapeScratch)
+	if sc == nil {
+		sc = &scrapeScratch{buf: make([]byte, 0, 64<<10)}
 	}
-	defer p.bufs.Put(buf)
+	defer p.scrapes.Put(sc)
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.totals.write(w, *buf)
+	sc.snap = p.totals.snapshot(sc.snap[:0])
+	p.mu.Unlock()
+	err := p.totals.write(w, sc.buf, sc.snap)
+	clear(sc.snap) // keep no released series alive
+	return err
+}
+
+// scrapeScratch is what WriteMetrics reuses across scrapes.
+type scrapeScratch struct {
+	buf  []byte
+	snap []sample
 }
 
 // Delivers reports whether the pipeline delivers events (it has a Writer);

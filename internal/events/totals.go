@@ -121,27 +121,44 @@ func (t *totals) tidy() {
 	}
 }
 
-// write writes the family in the text format (nothing when it has no
-// series, as a Gather of an empty CounterVec) in chunks through buf.
-func (t *totals) write(w io.Writer, buf []byte) error {
+// sample is a series' count at a scrape.
+type sample struct {
+	s     *series
+	total int64
+}
+
+// snapshot appends the series on /metrics, in order, with their counts to
+// dst; the pipeline's mutex is held. A series' key never changes, so the
+// snapshot can be rendered without the mutex.
+func (t *totals) snapshot(dst []sample) []sample {
 	t.tidy()
-	if len(t.shown) == 0 {
+	for _, s := range t.shown {
+		dst = append(dst, sample{s, s.total})
+	}
+	return dst
+}
+
+// write writes the family of a snapshot in the text format (nothing when it
+// has no series, as a Gather of an empty CounterVec), in chunks through buf.
+func (t *totals) write(w io.Writer, buf []byte, snap []sample) error {
+	if len(snap) == 0 {
 		return nil
 	}
 	b := append(buf[:0], t.header...)
-	for _, s := range t.shown {
+	for _, sm := range snap {
+		k := &sm.s.key
 		b = append(b, totalName+`{category="`...)
-		b = exporter.AppendLabelValue(b, s.key.category)
+		b = exporter.AppendLabelValue(b, k.category)
 		b = append(b, `",cluster="`...)
 		b = exporter.AppendLabelValue(b, t.cluster)
 		b = append(b, `",reason="`...)
-		b = exporter.AppendLabelValue(b, s.key.reason)
+		b = exporter.AppendLabelValue(b, k.reason)
 		b = append(b, `",type="`...)
-		b = exporter.AppendLabelValue(b, s.key.typ)
+		b = exporter.AppendLabelValue(b, k.typ)
 		b = append(b, `",urn="`...)
-		b = exporter.AppendLabelValue(b, s.key.urn)
+		b = exporter.AppendLabelValue(b, k.urn)
 		b = append(b, `"} `...)
-		b = exporter.AppendFloat(b, float64(s.total))
+		b = exporter.AppendFloat(b, float64(sm.total))
 		b = append(b, '\n')
 		if len(b) >= cap(buf)-1024 {
 			if _, err := w.Write(b); err != nil {

@@ -215,3 +215,39 @@ func TestTotalsChunks(t *testing.T) {
 		t.Errorf("differs from the CounterVec's (%d vs %d bytes)", got.Len(), len(want))
 	}
 }
+
+// Scrapes while events come and go always get a page that parses (go test
+// -race checks the snapshot's locking).
+func TestTotalsConcurrentScrapes(t *testing.T) {
+	p, err := New(Options{Cluster: "c", Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 2000; i++ {
+			e := ev(fmt.Sprint("u", i), int64(i%5+1), t0)
+			e.Involved.Name = fmt.Sprint("cart-", i%300)
+			p.Observe(SrcEvents, e)
+			if i%3 == 0 {
+				p.Forget(SrcEvents, fmt.Sprint("u", i-30))
+			}
+		}
+	}()
+	for scrapes := 0; ; scrapes++ {
+		select {
+		case <-done:
+			if scrapes == 0 {
+				t.Log("no scrape overlapped the observations")
+			}
+			return
+		default:
+		}
+		var buf bytes.Buffer
+		if err := p.WriteMetrics(&buf); err != nil {
+			t.Fatal(err)
+		}
+		parseText(t, buf.Bytes())
+	}
+}
