@@ -277,6 +277,9 @@ func (a *Agent) processNext() bool {
 		a.forget(w.kind.Resource, it.key)
 		return true
 	}
+	if l, ok := obj.(*podLite); ok {
+		obj = l.Pod()
+	}
 	res, err := w.kind.Map(a.urns, obj)
 	if err != nil {
 		level.Error(a.logger).Log("msg", "cannot map object", "resource", w.kind.Resource, "key", it.key, "err", err)

@@ -121,7 +121,7 @@ func (a *Agent) watchEvents(p *events.Pipeline, api EventsAPI) error {
 }
 
 func observePod(p *events.Pipeline, obj any) {
-	if pod, ok := obj.(*corev1.Pod); ok {
+	if pod, ok := asPod(obj); ok {
 		p.ObservePod(pod)
 	}
 }

@@ -12,17 +12,18 @@ import (
 // informer cache: it keeps memory flat at scale, and it means values such as
 // literal environment variables (which may hold credentials) are never kept.
 //
-// Pods, by far the most numerous objects, are rebuilt with only the fields
-// the mapping, the selector join and the OOM synthesis read (slimPod), so the
-// decoded original, with its managed fields, probes, resources, conditions
-// and statuses, becomes garbage at once. TestSlimPodMapsAlike proves the
-// mapping and the OOM events of a slim pod equal those of the full one.
+// Pods, by far the most numerous objects, are cached as a podLite: only the
+// fields the mapping, the selector join and the OOM synthesis read (slimPod),
+// compactly, so the decoded original, with its managed fields, probes,
+// resources, conditions and statuses, becomes garbage at once.
+// TestSlimPodMapsAlike proves the mapping and the OOM events of the pod
+// rebuilt from a podLite equal those of the full one.
 func strip(obj any) (any, error) {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		return tomb, nil
 	}
 	if p, ok := obj.(*corev1.Pod); ok {
-		return slimPod(p), nil
+		return newPodLite(p), nil
 	}
 	if m, ok := obj.(metav1.Object); ok {
 		m.SetManagedFields(nil)

@@ -39,7 +39,10 @@ func TestSlimPodMapsAlike(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			slim := obj.(*corev1.Pod)
+			slim, ok := asPod(obj)
+			if !ok {
+				t.Fatalf("the transform made a %T", obj)
+			}
 			if got, want := topology.MapPod(u, slim), topology.MapPod(u, orig); !reflect.DeepEqual(got, want) {
 				t.Errorf("mapping differs:\nslim: %+v\nfull: %+v", got, want)
 			}
@@ -208,8 +211,9 @@ func realisticPod(i int) *corev1.Pod {
 
 // BenchmarkPodCacheHeap measures what a 10k-pod informer cache keeps: live
 // heap per pod after a full GC, for the decoded pod as the apiserver sends it,
-// for the previous in-place strip (managed fields, annotations, probes,
-// commands, affinity, tolerations, conditions dropped) and for slimPod.
+// for the first in-place strip (managed fields, annotations, probes,
+// commands, affinity, tolerations, conditions dropped), for slimPod and for
+// the podLite the cache holds.
 func BenchmarkPodCacheHeap(b *testing.B) {
 	const n = 10000
 	wire := make([][]byte, n)
@@ -229,16 +233,17 @@ func BenchmarkPodCacheHeap(b *testing.B) {
 	}
 	for _, tc := range []struct {
 		name      string
-		transform func(*corev1.Pod) *corev1.Pod
+		transform func(*corev1.Pod) any
 	}{
-		{"decoded", func(p *corev1.Pod) *corev1.Pod { return p }},
-		{"strip-in-place", stripInPlace},
-		{"slim", slimPod},
+		{"decoded", func(p *corev1.Pod) any { return p }},
+		{"strip-in-place", func(p *corev1.Pod) any { return stripInPlace(p) }},
+		{"slim", func(p *corev1.Pod) any { return slimPod(p) }},
+		{"lite", func(p *corev1.Pod) any { return newPodLite(p) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				before := liveHeap()
-				cache := make([]*corev1.Pod, n)
+				cache := make([]any, n)
 				for j := range cache {
 					cache[j] = tc.transform(decode(wire[j]))
 				}
