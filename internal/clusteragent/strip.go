@@ -2,6 +2,7 @@ package clusteragent
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -29,13 +30,34 @@ func strip(obj any) (any, error) {
 		m.SetManagedFields(nil)
 		m.SetAnnotations(nil)
 	}
-	if o, ok := obj.(*corev1.Node); ok {
+	switch o := obj.(type) {
+	case *corev1.Node:
 		o.Status.Images = nil
 		o.Status.VolumesInUse = nil
 		o.Status.VolumesAttached = nil
 		o.Status.Conditions = nil
+	case *discoveryv1.EndpointSlice:
+		o.Endpoints = slimEndpoints(o)
+		o.Ports = nil
 	}
 	return obj, nil
+}
+
+// slimEndpoints keeps a slice's pod targets, which the mapping reads only
+// for slices that the EndpointSlice controller did not derive from a
+// Service's selector (those add nothing to the selector): a slice of a
+// 100-pod Service then costs a few hundred bytes instead of tens of KB.
+func slimEndpoints(es *discoveryv1.EndpointSlice) []discoveryv1.Endpoint {
+	if es.Labels[discoveryv1.LabelManagedBy] == "endpointslice-controller.k8s.io" {
+		return nil
+	}
+	var out []discoveryv1.Endpoint
+	for _, ep := range es.Endpoints {
+		if r := ep.TargetRef; r != nil && r.Kind == "Pod" {
+			out = append(out, discoveryv1.Endpoint{TargetRef: &corev1.ObjectReference{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}})
+		}
+	}
+	return out
 }
 
 // slimPod returns a new Pod with only what kubetopo reads: identity, labels

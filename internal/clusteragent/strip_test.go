@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -67,6 +68,44 @@ func TestSlimPodMapsAlike(t *testing.T) {
 	// and an init container, and a relation per volume kind.
 	if n := len(events.OOMEvents(kitchenSinkPod())); n != 3 {
 		t.Errorf("kitchen sink pod has %d OOM events, want 3", n)
+	}
+}
+
+// TestSlimEndpointSliceMapsAlike: the mapping of a stripped EndpointSlice
+// equals that of the full one, for controller-managed slices (which map to
+// nothing) and hand-written or mirrored ones (which map to service → pod).
+func TestSlimEndpointSliceMapsAlike(t *testing.T) {
+	u := topology.NewURNs("c")
+	ep := func(kind, ns, name string) discoveryv1.Endpoint {
+		return discoveryv1.Endpoint{
+			Addresses: []string{"10.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+			NodeName: ptr.To("n1"), Zone: ptr.To("z"),
+			TargetRef: &corev1.ObjectReference{Kind: kind, Namespace: ns, Name: name, UID: "u-" + types.UID(name), ResourceVersion: "7"},
+		}
+	}
+	slice := func(managedBy string) *discoveryv1.EndpointSlice {
+		return &discoveryv1.EndpointSlice{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-abc", Labels: map[string]string{
+				discoveryv1.LabelServiceName: "web", discoveryv1.LabelManagedBy: managedBy}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints: []discoveryv1.Endpoint{ep("Pod", "shop", "web-1"), ep("Pod", "", "web-2"), ep("Pod", "other", "x"),
+				ep("Node", "", "n1"), {Addresses: []string{"10.0.0.9"}}, ep("Pod", "shop", "web-1")},
+			Ports: []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To[int32](80)}},
+		}
+	}
+	for _, managedBy := range []string{"endpointslice-controller.k8s.io", "endpointslicemirroring-controller.k8s.io", "my-operator"} {
+		full := slice(managedBy)
+		obj, err := strip(slice(managedBy))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := topology.MapEndpointSlice(u, obj.(*discoveryv1.EndpointSlice)), topology.MapEndpointSlice(u, full)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("managed by %s: slim maps to %+v, full to %+v", managedBy, got, want)
+		}
+		if managedBy != "endpointslice-controller.k8s.io" && len(want.Relations) != 2 {
+			t.Errorf("managed by %s: %d relations, want 2 (the test's slice is wrong)", managedBy, len(want.Relations))
+		}
 	}
 }
 
