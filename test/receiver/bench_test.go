@@ -27,6 +27,7 @@ const (
 	benchClients     = 2
 	batchesPerClient = 150
 	seriesPerBatch   = 2000
+	warmupBatches    = 20 // per client, before measuring a target that stores nothing
 )
 
 // cpuTicks is utime+stime of pid from /proc/<pid>/stat, in clock ticks
@@ -88,6 +89,11 @@ func makeBatches(proto string, start time.Time) *batches {
 // drive sends every batch to url (clients in parallel, each in order),
 // rounds times over, and fails on any non-2xx answer.
 func drive(b *testing.B, url string, bs *batches, auth bool, rounds int) time.Duration {
+	return driveN(b, url, bs, auth, rounds*len(bs.body[0]))
+}
+
+// driveN sends each client's first n batches (cycling through them).
+func driveN(b *testing.B, url string, bs *batches, auth bool, n int) time.Duration {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients}}
 	var wg sync.WaitGroup
 	errs := make(chan error, benchClients)
@@ -96,7 +102,7 @@ func drive(b *testing.B, url string, bs *batches, auth bool, rounds int) time.Du
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for k := 0; k < rounds*len(bs.body[c]); k++ {
+			for k := 0; k < n; k++ {
 				body := bs.body[c][k%len(bs.body[c])]
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 				req.Header.Set("Content-Type", bs.ctype)
@@ -128,10 +134,21 @@ func drive(b *testing.B, url string, bs *batches, auth bool, rounds int) time.Du
 }
 
 // measure drives one target process and reports samples per CPU-second of
-// that process, allocations per sample and wall-clock throughput. rounds > 1
-// sends the batches again (for the receivers that store nothing), so that
-// the 10 ms resolution of the CPU clock stays below 1 %.
+// that process, allocations per sample, wall-clock throughput and the
+// machine's 1-minute load average at the end (a shared machine: the CPU-time
+// measure is robust against waiting for a core, not against sharing caches).
+//
+// rounds > 1 (for the receivers that store nothing) first sends
+// warmupBatches per client unmeasured, so that the process measured is in
+// its steady state (connections open, pools and buffers grown, as in a
+// receiver that has been running), then sends the batches rounds times over,
+// so that the 10 ms resolution of the CPU clock stays below 1 %. The TSDB
+// receivers get each batch once, without warm-up (a re-sent batch would be
+// duplicate samples, less work for them).
 func measure(b *testing.B, base string, pid int, bs *batches, auth bool, rounds int) {
+	if rounds > 1 {
+		driveN(b, base+"/api/v1/write", bs, auth, warmupBatches)
+	}
 	total := float64(rounds * benchClients * batchesPerClient * seriesPerBatch)
 	m0, c0 := mallocs(b, base), cpuTicks(b, pid)
 	wall := drive(b, base+"/api/v1/write", bs, auth, rounds)
@@ -141,6 +158,14 @@ func measure(b *testing.B, base string, pid int, bs *batches, auth bool, rounds 
 	b.ReportMetric((m1-m0)/total, "allocs/sample")
 	b.ReportMetric(cpu, "cpu-s")
 	b.ReportMetric(total/wall.Seconds(), "samples/s")
+	b.ReportMetric(load1(), "load1")
+}
+
+// load1 is the 1-minute load average.
+func load1() float64 {
+	f := strings.Fields(loadavg())
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 // BenchmarkReceiverVsPrometheus drives the same realistic batches over
@@ -166,7 +191,7 @@ func BenchmarkReceiverVsPrometheus(b *testing.B) {
 			// The write path alone (remotewrite.Handler in its own process).
 			b.Run("write-path/in="+proto+"/"+mode.name, func(b *testing.B) {
 				r := startWritePath(b, ctx, mode.forward)
-				measure(b, r.URL, r.cmd.Process.Pid, all[proto], true, 4)
+				measure(b, r.URL, r.cmd.Process.Pid, all[proto], true, 8)
 			})
 			// The kubetopo-receiver binary: the write path plus the topology
 			// Processor of issue 6 (mapping every series, urn enrichment).
