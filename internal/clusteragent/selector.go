@@ -8,20 +8,21 @@ import (
 
 // selectorJoin keeps service → pod relations for Services with a selector.
 // It is the one relation that needs two objects at once, so it keeps, per
-// namespace, the selectors and pod labels it has processed and, per pod, the
-// Services that select it.
+// namespace, the selectors and pod labels it has processed.
 //
 // Each pod that some Service selects is one owner in the store
-// ("service-selector/<ns>/<pod>"), contributing its "exposed by" relations.
-// A pod change therefore re-renders only that pod's few relations, and a
-// Service change re-renders only the pods it selected before or selects
-// after; a change that alters no match touches the store not at all.
+// ("service-selector/<ns>/<pod>"), contributing its "exposed by" relations:
+// one per Service of its namespace whose selector matches its labels. A pod
+// change therefore re-renders only that pod's few relations, and a Service
+// change re-renders only the pods it selected before or selects after; a
+// change that alters no match touches the store not at all.
 //
-// Memory is what this type is about: at 10k pods it holds one small record
-// per pod. Names are the informer's strings (map keys share their bytes),
-// labels are the informer's maps, and a pod's Services are a slice of
-// pointers, usually of length one. Owner names are built only to call the
-// store, which keeps one per selected pod.
+// Memory is what this type is about: at 10k pods it holds one map entry per
+// pod, the informer's name string and the informer's labels map, nothing it
+// allocates itself. Which Services select a pod is not stored: the store
+// holds what was published, and the selectors that produced it are still
+// here, so the join recomputes it when something changes. Owner names are
+// built only to call the store, which keeps one per selected pod.
 type selectorJoin struct {
 	urns topology.URNs
 	sink sink
@@ -34,19 +35,8 @@ type sink interface {
 }
 
 type nsJoin struct {
-	svcs map[string]*svcJoin
-	pods map[string]podJoin
-}
-
-// svcJoin is a Service with a selector; pods point at it while it selects them.
-type svcJoin struct {
-	name string
-	sel  labels.Selector
-}
-
-type podJoin struct {
-	labels labels.Set
-	svcs   []*svcJoin // the Services that select the pod, no duplicates
+	svcs map[string]labels.Selector // never nil selectors
+	pods map[string]labels.Set
 }
 
 func newSelectorJoin(u topology.URNs, s sink) *selectorJoin {
@@ -56,7 +46,7 @@ func newSelectorJoin(u topology.URNs, s sink) *selectorJoin {
 func (j *selectorJoin) namespace(ns string) *nsJoin {
 	n := j.ns[ns]
 	if n == nil {
-		n = &nsJoin{svcs: map[string]*svcJoin{}, pods: map[string]podJoin{}}
+		n = &nsJoin{svcs: map[string]labels.Selector{}, pods: map[string]labels.Set{}}
 		j.ns[ns] = n
 	}
 	return n
@@ -64,78 +54,46 @@ func (j *selectorJoin) namespace(ns string) *nsJoin {
 
 func podOwner(ns, pod string) string { return "service-selector/" + ns + "/" + pod }
 
-// publish replaces the pod's relations in the store with one per Service in
-// svcs.
-func (j *selectorJoin) publish(ns, pod string, svcs []*svcJoin) {
-	if len(svcs) == 0 {
+// publish replaces what the store holds for the pod with one relation per
+// Service of the namespace that selects l.
+func (j *selectorJoin) publish(ns, pod string, n *nsJoin, l labels.Set) {
+	var rels []topology.Relation
+	for svc, sel := range n.svcs {
+		if sel.Matches(l) {
+			rels = append(rels, topology.ExposesPod(j.urns, ns, svc, pod))
+		}
+	}
+	if len(rels) == 0 {
 		j.sink.Delete(podOwner(ns, pod))
 		return
-	}
-	rels := make([]topology.Relation, len(svcs))
-	for i, s := range svcs {
-		rels[i] = topology.ExposesPod(j.urns, ns, s.name, pod)
 	}
 	j.sink.Update(podOwner(ns, pod), topology.Result{Relations: rels})
 }
 
-func indexOf(svcs []*svcJoin, s *svcJoin) int {
-	for i, x := range svcs {
-		if x == s {
-			return i
-		}
-	}
-	return -1
-}
-
-// without returns svcs less its i-th element, nil when that leaves none.
-func without(svcs []*svcJoin, i int) []*svcJoin {
-	if len(svcs) == 1 {
-		return nil
-	}
-	last := len(svcs) - 1
-	copy(svcs[i:], svcs[i+1:])
-	svcs[last] = nil
-	return svcs[:last]
-}
-
 // upsertService records a Service's selector (nil: it selects nothing) and
-// recomputes which pods it selects.
+// republishes the pods whose match it changes.
 func (j *selectorJoin) upsertService(ns, svc string, sel labels.Selector) {
 	if sel == nil {
 		j.deleteService(ns, svc)
 		return
 	}
 	n := j.namespace(ns)
-	s := n.svcs[svc]
-	if s == nil {
-		s = &svcJoin{name: svc}
-		n.svcs[svc] = s
-	}
-	s.sel = sel
-	for pod, p := range n.pods {
-		i := indexOf(p.svcs, s)
-		switch match := sel.Matches(p.labels); {
-		case match && i < 0:
-			p.svcs = append(p.svcs, s)
-		case !match && i >= 0:
-			p.svcs = without(p.svcs, i)
-		default:
-			continue
+	old := n.svcs[svc]
+	n.svcs[svc] = sel
+	for pod, l := range n.pods {
+		if sel.Matches(l) != (old != nil && old.Matches(l)) {
+			j.publish(ns, pod, n, l)
 		}
-		n.pods[pod] = p
-		j.publish(ns, pod, p.svcs)
 	}
 }
 
 func (j *selectorJoin) deleteService(ns, svc string) {
 	n := j.namespace(ns)
-	if s := n.svcs[svc]; s != nil {
+	if old := n.svcs[svc]; old != nil {
 		delete(n.svcs, svc)
-		for pod, p := range n.pods {
-			if i := indexOf(p.svcs, s); i >= 0 {
-				p.svcs = without(p.svcs, i)
-				n.pods[pod] = p
-				j.publish(ns, pod, p.svcs)
+		for pod, l := range n.pods {
+			if old.Matches(l) {
+				j.publish(ns, pod, n, l)
 			}
 		}
 	}
@@ -144,42 +102,28 @@ func (j *selectorJoin) deleteService(ns, svc string) {
 
 func (j *selectorJoin) upsertPod(ns, pod string, l map[string]string) {
 	n := j.namespace(ns)
-	p := n.pods[pod]
-	p.labels = labels.Set(l)
-	// Most updates (status, resync) change no match: find out without
+	old, had := n.pods[pod]
+	next := labels.Set(l)
+	n.pods[pod] = next
+	// Most updates (status, resync) change no match: find that out without
 	// allocating, and leave the store alone.
-	matches, changed := 0, false
-	for _, s := range n.svcs {
-		match := s.sel.Matches(p.labels)
-		if match {
-			matches++
-		}
-		if match != (indexOf(p.svcs, s) >= 0) {
-			changed = true
+	for _, sel := range n.svcs {
+		if sel.Matches(next) != (had && sel.Matches(old)) {
+			j.publish(ns, pod, n, next)
+			return
 		}
 	}
-	if changed {
-		var svcs []*svcJoin
-		if matches > 0 {
-			svcs = make([]*svcJoin, 0, matches)
-			for _, s := range n.svcs {
-				if s.sel.Matches(p.labels) {
-					svcs = append(svcs, s)
-				}
-			}
-		}
-		p.svcs = svcs
-		j.publish(ns, pod, svcs)
-	}
-	n.pods[pod] = p
 }
 
 func (j *selectorJoin) deletePod(ns, pod string) {
 	n := j.namespace(ns)
-	if p, ok := n.pods[pod]; ok {
+	if l, ok := n.pods[pod]; ok {
 		delete(n.pods, pod)
-		if len(p.svcs) > 0 {
-			j.sink.Delete(podOwner(ns, pod))
+		for _, sel := range n.svcs {
+			if sel.Matches(l) {
+				j.sink.Delete(podOwner(ns, pod))
+				break
+			}
 		}
 	}
 	j.gc(ns)
