@@ -66,6 +66,8 @@ type Page struct {
 	Series int
 	// Bytes is the size of the rendered page.
 	Bytes int
+
+	bodyBytes int // the size of the exposition it was rendered from
 }
 
 // reserved label names, renamed exported_<name> when a series already has them.
@@ -350,12 +352,16 @@ func (r *renderer) closeBlock() {
 
 func (r *renderer) finish() *Page {
 	r.closeBlock()
-	pg := &Page{Blocks: make([]Block, len(r.blocks)), Series: r.nseries, Bytes: len(r.buf)}
+	// The page lives until the next scrape: it keeps an exact copy, not the
+	// render buffer, whose capacity can be up to twice what it holds.
+	buf := make([]byte, len(r.buf))
+	copy(buf, r.buf)
+	pg := &Page{Blocks: make([]Block, len(r.blocks)), Series: r.nseries, Bytes: len(buf)}
 	for i, br := range r.blocks {
 		pg.Blocks[i] = Block{
 			Name: br.name, Type: br.typ, Series: br.series,
-			Header: r.buf[br.headStart:br.bodyStart:br.bodyStart],
-			Body:   r.buf[br.bodyStart:br.end:br.end],
+			Header: buf[br.headStart:br.bodyStart:br.bodyStart],
+			Body:   buf[br.bodyStart:br.end:br.end],
 		}
 	}
 	return pg

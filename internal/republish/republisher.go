@@ -41,6 +41,8 @@ type sourceState struct {
 	duration float64
 	failures map[string]float64 // by reason
 	last     time.Time
+	// bodyBytes is the size of the last body read, the next read's hint.
+	bodyBytes int
 }
 
 // New returns an empty Republisher.
@@ -64,6 +66,11 @@ func New(o Options) (*Republisher, error) {
 // never panics on bad input and returns the failure for callers that want it.
 func (r *Republisher) Scrape(ctx context.Context, src Source) error {
 	start := r.now()
+	r.mu.RLock()
+	if st := r.sources[src.Name]; st != nil {
+		src.bodyHint = st.bodyBytes
+	}
+	r.mu.RUnlock()
 	page, err := Fetch(ctx, src)
 	dur := r.now().Sub(start).Seconds()
 	r.mu.Lock()
@@ -75,6 +82,9 @@ func (r *Republisher) Scrape(ctx context.Context, src Source) error {
 	st.duration, st.last = dur, start
 	st.success = err == nil
 	st.page = page
+	if page != nil {
+		st.bodyBytes = page.bodyBytes
+	}
 	if err != nil {
 		reason := "other"
 		var se *ScrapeError

@@ -241,3 +241,49 @@ func TestRemovedSourcesDisappear(t *testing.T) {
 		t.Error("source a has no scrape metrics")
 	}
 }
+
+// TestScrapeBodyHint: a source whose responses announce no size (chunked, or
+// compressed in transit) is read, from its second scrape on, into a buffer of
+// about its last size; the hint changes nothing of what is rendered.
+func TestScrapeBodyHint(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("# TYPE big gauge\n")
+	for i := 0; i < 20000; i++ {
+		b.WriteString(`big{i="` + strconv.Itoa(i) + `"} 1` + "\n")
+	}
+	body := b.String()
+	url := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		for i := 0; i < len(body); i += 4096 { // flushed pieces: chunked, no Content-Length
+			_, _ = w.Write([]byte(body[i:min(i+4096, len(body))]))
+			w.(http.Flusher).Flush()
+		}
+	})
+	r, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := Source{Name: "big", URL: url, Render: RenderOptions{Cluster: "c"}}
+	if err := r.Scrape(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	first := r.Pages()["big"]
+	if got := r.sources["big"].bodyBytes; got != len(body) {
+		t.Fatalf("recorded body size %d, want %d", got, len(body))
+	}
+	src.bodyHint = r.sources["big"].bodyBytes
+	second, err := Fetch(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Bytes != second.Bytes || first.Series != second.Series || first.Series != 20000 {
+		t.Errorf("pages differ: %d bytes %d series, then %d bytes %d series", first.Bytes, first.Series, second.Bytes, second.Series)
+	}
+	// Read with the hint, the body takes one buffer of about its size (and
+	// the LimitReader); without, it doubles up from 256 KiB.
+	hinted := testing.AllocsPerRun(1, func() { _, _ = readLimited(strings.NewReader(body), 64<<20, src.bodyHint+src.bodyHint/8+512) })
+	cold := testing.AllocsPerRun(1, func() { _, _ = readLimited(strings.NewReader(body), 64<<20, 256<<10) })
+	if hinted != 2 || cold <= hinted {
+		t.Errorf("allocations reading the body: %v with the hint, %v without; want 2 and more", hinted, cold)
+	}
+}
