@@ -27,6 +27,9 @@ type Store struct {
 	// rels indexes relations by the hash of their key (see relEntry).
 	rels map[uint64]*relEntry
 	hash func(relKey) uint64 // tests make every key collide
+
+	// writeBufs holds the 64 KiB buffers WriteTo batches its writes in.
+	writeBufs sync.Pool
 	// types and typeIDs intern relation and component type names: types[i]
 	// is the i-th name escaped as a label value.
 	types     []string
@@ -323,7 +326,14 @@ func (s *Store) typeID(name string) uint16 {
 func (s *Store) WriteTo(w io.Writer) (int64, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	bw := &countingWriter{w: w, buf: make([]byte, 0, 64<<10)}
+	bp, _ := s.writeBufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 64<<10)
+		bp = &b
+	}
+	defer s.writeBufs.Put(bp)
+	bw := &countingWriter{w: w, buf: (*bp)[:0]}
+	defer func() { *bp = bw.buf[:0] }()
 	bw.buf = header(bw.buf, families[0].name, families[0].help)
 	for _, e := range s.compList {
 		bw.write(e.contribs[0].info)
