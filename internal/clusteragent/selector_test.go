@@ -291,30 +291,11 @@ func TestSelectorJoinTouchesOnlyChanges(t *testing.T) {
 // the store before and after, so only the join's own state and its owners in
 // the store are counted.
 func BenchmarkSelectorJoinHeap(b *testing.B) {
-	var pods []*corev1.Pod
-	var svcs []*corev1.Service
-	for _, o := range scenario.Scale(200, 100, 100) {
-		switch o := o.(type) {
-		case *corev1.Pod:
-			pods = append(pods, o)
-		case *corev1.Service:
-			svcs = append(svcs, o)
-		}
-	}
+	pods, svcs := scaleObjects()
 	u := topology.NewURNs("bench")
 	var perPod float64
 	for b.Loop() {
-		store := exporter.NewStore("bench", nil)
-		for _, p := range pods {
-			store.Update("pods/"+p.Namespace+"/"+p.Name, topology.Result{Components: []topology.Component{{
-				URN: u.Object(topology.TypePod, p.Namespace, p.Name), Type: topology.TypePod, Namespace: p.Namespace, Name: p.Name, Labels: p.Labels,
-			}}})
-		}
-		for _, s := range svcs {
-			store.Update("services/"+s.Namespace+"/"+s.Name, topology.Result{Components: []topology.Component{{
-				URN: u.Object(topology.TypeService, s.Namespace, s.Name), Type: topology.TypeService, Namespace: s.Namespace, Name: s.Name, Labels: s.Labels,
-			}}})
-		}
+		store := componentStore(u, pods, svcs)
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
@@ -338,4 +319,88 @@ func BenchmarkSelectorJoinHeap(b *testing.B) {
 	runtime.KeepAlive(pods)
 	runtime.KeepAlive(svcs)
 	b.ReportMetric(perPod, "live-B/pod")
+}
+
+// scaleObjects returns the pods and Services of the 10k-pod scale scenario.
+func scaleObjects() ([]*corev1.Pod, []*corev1.Service) {
+	var pods []*corev1.Pod
+	var svcs []*corev1.Service
+	for _, o := range scenario.Scale(200, 100, 100) {
+		switch o := o.(type) {
+		case *corev1.Pod:
+			pods = append(pods, o)
+		case *corev1.Service:
+			svcs = append(svcs, o)
+		}
+	}
+	return pods, svcs
+}
+
+// componentStore returns a store holding the pods' and Services' components,
+// as the agent's own owners contribute them.
+func componentStore(u topology.URNs, pods []*corev1.Pod, svcs []*corev1.Service) *exporter.Store {
+	store := exporter.NewStore("bench", nil)
+	for _, p := range pods {
+		store.Update("pods/"+p.Namespace+"/"+p.Name, topology.Result{Components: []topology.Component{{
+			URN: u.Object(topology.TypePod, p.Namespace, p.Name), Type: topology.TypePod, Namespace: p.Namespace, Name: p.Name, Labels: p.Labels,
+		}}})
+	}
+	for _, s := range svcs {
+		store.Update("services/"+s.Namespace+"/"+s.Name, topology.Result{Components: []topology.Component{{
+			URN: u.Object(topology.TypeService, s.Namespace, s.Name), Type: topology.TypeService, Namespace: s.Namespace, Name: s.Name, Labels: s.Labels,
+		}}})
+	}
+	return store
+}
+
+// BenchmarkSelectorJoinChange measures what a change costs the join and the
+// store with the 10k-pod scale scenario loaded: a pod update that changes no
+// match, a pod relabel that moves it from one Service to another, and a
+// Service whose selector flips between two apps of its namespace (100 pods
+// leave it, 100 join it).
+func BenchmarkSelectorJoinChange(b *testing.B) {
+	pods, svcs := scaleObjects()
+	u := topology.NewURNs("bench")
+	store := componentStore(u, pods, svcs)
+	j := newSelectorJoin(u, store)
+	for _, s := range svcs {
+		j.upsertService(s.Namespace, s.Name, topology.ServiceSelector(s))
+	}
+	for _, p := range pods {
+		j.upsertPod(p.Namespace, p.Name, p.Labels)
+	}
+	p := pods[0]
+	same := copyLabels(p.Labels)
+	moved := copyLabels(p.Labels)
+	moved["app"] = "app-1" // same namespace as app-0
+	sel0 := labels.SelectorFromSet(labels.Set{"app": "app-0"})
+	sel1 := labels.SelectorFromSet(labels.Set{"app": "app-1"})
+	b.Run("pod-unchanged", func(b *testing.B) {
+		for b.Loop() {
+			j.upsertPod(p.Namespace, p.Name, same)
+		}
+	})
+	b.Run("pod-relabel", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if i%2 == 0 {
+				j.upsertPod(p.Namespace, p.Name, moved)
+			} else {
+				j.upsertPod(p.Namespace, p.Name, same)
+			}
+			i++
+		}
+	})
+	j.upsertPod(p.Namespace, p.Name, same)
+	b.Run("service-selector-flip", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if i%2 == 0 {
+				j.upsertService(p.Namespace, "app-0", sel1)
+			} else {
+				j.upsertService(p.Namespace, "app-0", sel0)
+			}
+			i++
+		}
+	})
 }
