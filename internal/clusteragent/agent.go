@@ -64,6 +64,8 @@ type Agent struct {
 	// complete latches the first moment the store held everything the
 	// informers' initial lists delivered (see Ready).
 	complete atomic.Bool
+	// released latches once the initial lists' memory went back to the OS.
+	released atomic.Bool
 	// enqueued counts events handed to the queue; applied is the count up
 	// to which every event is known to be in the store. Idle compares them.
 	enqueued, applied atomic.Uint64
@@ -239,11 +241,22 @@ func (a *Agent) latchComplete() {
 	if !a.complete.CompareAndSwap(false, true) {
 		return
 	}
+	level.Info(a.logger).Log("msg", "topology complete: every object of the initial lists is in the store")
+	a.releaseListMemory()
+}
+
+// releaseListMemory returns the initial lists' memory to the OS once the
+// topology is complete and the event stream (when watched) has its initial
+// list too: the events' list, often the largest, may come last.
+func (a *Agent) releaseListMemory() {
+	if !a.complete.Load() || (a.events != nil && !a.eventsSynced.Load()) || !a.released.CompareAndSwap(false, true) {
+		return
+	}
 	go func() {
 		debug.FreeOSMemory()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		level.Info(a.logger).Log("msg", "topology complete: every object of the initial lists is in the store", "heap_alloc_bytes", ms.HeapAlloc)
+		level.Info(a.logger).Log("msg", "initial lists done, their memory returned to the OS", "heap_alloc_bytes", ms.HeapAlloc)
 	}()
 }
 

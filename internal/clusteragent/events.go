@@ -140,6 +140,7 @@ func (a *Agent) waitEventsSync(ctx context.Context) {
 	}
 	a.eventsSynced.Store(true)
 	level.Info(a.logger).Log("msg", "event informer synced", "api", a.events.api)
+	a.releaseListMemory()
 }
 
 // EventsSynced reports whether the event stream has seen its initial list
