@@ -86,6 +86,13 @@ var (
 // the cluster, urn and extra labels added. It fails, rendering nothing, on a
 // parse error, a duplicate series or a name the text format cannot carry.
 func Render(body []byte, contentType string, o RenderOptions) (*Page, error) {
+	return render(body, contentType, o, 0)
+}
+
+// render is Render with the size of the source's last page, when known, as
+// the size of the buffer to render into: the page then takes one
+// allocation of about its size instead of a growing buffer and a copy.
+func render(body []byte, contentType string, o RenderOptions, sizeHint int) (*Page, error) {
 	fallback := o.FallbackContentType
 	if fallback == "" {
 		fallback = "text/plain"
@@ -98,7 +105,11 @@ func Render(body []byte, contentType string, o RenderOptions) (*Page, error) {
 	if p == nil {
 		return nil, fmt.Errorf("no parser for Content-Type %q: %w", contentType, err)
 	}
-	r := renderer{o: o, reserved: reservedNames(o), buf: make([]byte, 0, len(body)+len(body)/2)}
+	size := len(body) + len(body)/2
+	if sizeHint > 0 {
+		size = sizeHint + sizeHint/16 + 512
+	}
+	r := renderer{o: o, reserved: reservedNames(o), buf: make([]byte, 0, size)}
 	r.openMetrics = strings.HasPrefix(contentType, "application/openmetrics-text")
 	r.seen = make(map[uint64]struct{}, len(body)/128)
 	var lset labels.Labels
@@ -352,10 +363,14 @@ func (r *renderer) closeBlock() {
 
 func (r *renderer) finish() *Page {
 	r.closeBlock()
-	// The page lives until the next scrape: it keeps an exact copy, not the
-	// render buffer, whose capacity can be up to twice what it holds.
-	buf := make([]byte, len(r.buf))
-	copy(buf, r.buf)
+	// The page lives until the next scrape: it keeps the render buffer when
+	// that is about the page's size, else an exact copy (a buffer that grew
+	// can be twice what it holds).
+	buf := r.buf
+	if cap(buf)-len(buf) > len(buf)/8+4096 {
+		buf = make([]byte, len(r.buf))
+		copy(buf, r.buf)
+	}
 	pg := &Page{Blocks: make([]Block, len(r.blocks)), Series: r.nseries, Bytes: len(buf)}
 	for i, br := range r.blocks {
 		pg.Blocks[i] = Block{

@@ -69,6 +69,9 @@ func (r *Republisher) Scrape(ctx context.Context, src Source) error {
 	r.mu.RLock()
 	if st := r.sources[src.Name]; st != nil {
 		src.bodyHint = st.bodyBytes
+		if st.page != nil {
+			src.pageHint = st.page.Bytes
+		}
 	}
 	r.mu.RUnlock()
 	page, err := Fetch(ctx, src)

@@ -44,6 +44,8 @@ type Source struct {
 	// that doubles its way up from 256 KiB, which made the largest source
 	// (the apiserver, ~4 MB) allocate twice its size in garbage per scrape.
 	bodyHint int
+	// pageHint is the size of the source's last rendered page, likewise.
+	pageHint int
 }
 
 // ScrapeError is a failed scrape, with the reason used in the
@@ -121,7 +123,7 @@ func Fetch(ctx context.Context, src Source) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := Render(body, resp.Header.Get("Content-Type"), src.Render)
+	page, err := render(body, resp.Header.Get("Content-Type"), src.Render, src.pageHint)
 	if page != nil {
 		page.bodyBytes = len(body)
 	}

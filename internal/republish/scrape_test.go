@@ -271,7 +271,7 @@ func TestScrapeBodyHint(t *testing.T) {
 	if got := r.sources["big"].bodyBytes; got != len(body) {
 		t.Fatalf("recorded body size %d, want %d", got, len(body))
 	}
-	src.bodyHint = r.sources["big"].bodyBytes
+	src.bodyHint, src.pageHint = r.sources["big"].bodyBytes, first.Bytes
 	second, err := Fetch(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
@@ -279,6 +279,12 @@ func TestScrapeBodyHint(t *testing.T) {
 	if first.Bytes != second.Bytes || first.Series != second.Series || first.Series != 20000 {
 		t.Errorf("pages differ: %d bytes %d series, then %d bytes %d series", first.Bytes, first.Series, second.Bytes, second.Series)
 	}
+	for i := range first.Blocks {
+		if !bytes.Equal(first.Blocks[i].Body, second.Blocks[i].Body) || !bytes.Equal(first.Blocks[i].Header, second.Blocks[i].Header) {
+			t.Errorf("block %d differs with the size hints", i)
+		}
+	}
+
 	// Read with the hint, the body takes one buffer of about its size (and
 	// the LimitReader); without, it doubles up from 256 KiB.
 	hinted := testing.AllocsPerRun(1, func() { _, _ = readLimited(strings.NewReader(body), 64<<20, src.bodyHint+src.bodyHint/8+512) })
