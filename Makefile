@@ -45,9 +45,10 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 
-bench: ## micro-benchmarks (object→series, /metrics render at 10k pods), then the cluster agent at 1k/5k/10k pods
+bench: ## micro-benchmarks (object→series, /metrics render at 10k pods), the cluster agent at 1k/5k/10k pods, then the receiver under increasing remote-write rates
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./exporter/ ./topology/
 	$(MAKE) bench-scale
+	$(MAKE) bench-rw
 
 bench-scale: testbed ## cluster agent at 1k, 5k, 10k pods on a real control plane + kwok (20-40 min on 2 cores); rewrites docs/benchmarks.md, docs/bench-scale.png, hack/bench/results/
 	KUBETOPO_TESTBED_BIN=$(TESTBED_BIN) hack/bench/run.sh
