@@ -13,6 +13,7 @@ import (
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubetopo/kubetopo/exporter"
+	"github.com/kubetopo/kubetopo/internal/heapstat"
 	"github.com/kubetopo/kubetopo/internal/scenario"
 	"github.com/kubetopo/kubetopo/topology"
 )
@@ -125,9 +126,9 @@ func BenchmarkRender10kPods(b *testing.B) {
 func BenchmarkStoreHeap10kPods(b *testing.B) {
 	objs := scenario.Scale(200, 100, 100)
 	for i := 0; i < b.N; i++ {
-		before := liveHeap()
+		before := heapstat.Live()
 		s := load(b, objs)
-		after := liveHeap()
+		after := heapstat.Live()
 		var buf bytes.Buffer
 		if _, err := s.WriteTo(&buf); err != nil {
 			b.Fatal(err)
@@ -138,12 +139,4 @@ func BenchmarkStoreHeap10kPods(b *testing.B) {
 		runtime.KeepAlive(s)
 	}
 	runtime.KeepAlive(objs)
-}
-
-func liveHeap() uint64 {
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }

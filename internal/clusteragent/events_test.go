@@ -26,6 +26,7 @@ import (
 
 	"github.com/kubetopo/kubetopo/exporter"
 	"github.com/kubetopo/kubetopo/internal/events"
+	"github.com/kubetopo/kubetopo/internal/heapstat"
 	"github.com/kubetopo/kubetopo/topology"
 )
 
@@ -368,14 +369,6 @@ func decodedEvents(tb testing.TB, pods int) []any {
 	return out
 }
 
-func eventsLiveHeap() uint64 {
-	goruntime.GC()
-	goruntime.GC()
-	var ms goruntime.MemStats
-	goruntime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
 // BenchmarkEventCacheHeap: live heap per cached event of 20,000 decoded
 // events/v1 Events, side by side: as decoded (kept=full), with the
 // transform the agent had until now (kept=metadata-stripped: managed fields,
@@ -401,12 +394,12 @@ func BenchmarkEventCacheHeap(b *testing.B) {
 	for _, tr := range transforms {
 		b.Run("kept="+tr.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				before := eventsLiveHeap()
+				before := heapstat.Live()
 				cache := decodedEvents(b, 4000)
 				for j, o := range cache {
 					cache[j] = tr.fn(o)
 				}
-				b.ReportMetric(float64(eventsLiveHeap()-before)/float64(len(cache)), "live-B/event")
+				b.ReportMetric(float64(heapstat.Live()-before)/float64(len(cache)), "live-B/event")
 				goruntime.KeepAlive(cache)
 			}
 		})

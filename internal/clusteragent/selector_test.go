@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubetopo/kubetopo/exporter"
+	"github.com/kubetopo/kubetopo/internal/heapstat"
 	"github.com/kubetopo/kubetopo/internal/scenario"
 	"github.com/kubetopo/kubetopo/topology"
 )
@@ -296,9 +297,7 @@ func BenchmarkSelectorJoinHeap(b *testing.B) {
 	var perPod float64
 	for b.Loop() {
 		store := componentStore(u, pods, svcs)
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
+		before := heapstat.Live()
 		j := newSelectorJoin(u, store)
 		for _, s := range svcs {
 			j.upsertService(s.Namespace, s.Name, topology.ServiceSelector(s))
@@ -306,13 +305,12 @@ func BenchmarkSelectorJoinHeap(b *testing.B) {
 		for _, p := range pods {
 			j.upsertPod(p.Namespace, p.Name, p.Labels)
 		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
+		after := heapstat.Live()
 		_, rels := store.Counts()
 		if rels[topology.RelExposes] != len(pods) {
 			b.Fatalf("%d exposes relations, want %d", rels[topology.RelExposes], len(pods))
 		}
-		perPod = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(len(pods))
+		perPod = float64(int64(after)-int64(before)) / float64(len(pods))
 		runtime.KeepAlive(j)
 		runtime.KeepAlive(store)
 	}

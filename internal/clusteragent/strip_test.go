@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubetopo/kubetopo/internal/events"
+	"github.com/kubetopo/kubetopo/internal/heapstat"
 	"github.com/kubetopo/kubetopo/internal/scenario"
 	"github.com/kubetopo/kubetopo/topology"
 )
@@ -281,12 +282,12 @@ func BenchmarkPodCacheHeap(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				before := liveHeap()
+				before := heapstat.Live()
 				cache := make([]any, n)
 				for j := range cache {
 					cache[j] = tc.transform(decode(wire[j]))
 				}
-				after := liveHeap()
+				after := heapstat.Live()
 				b.ReportMetric(float64(after-before)/n, "bytes/pod")
 				runtime.KeepAlive(cache)
 			}
@@ -313,12 +314,4 @@ func stripInPlace(o *corev1.Pod) *corev1.Pod {
 	o.Spec.EphemeralContainers, o.Spec.Affinity, o.Spec.Tolerations = nil, nil, nil
 	o.Status.Conditions, o.Status.InitContainerStatuses, o.Status.EphemeralContainerStatuses = nil, nil, nil
 	return o
-}
-
-func liveHeap() uint64 {
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }

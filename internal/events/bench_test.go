@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/kubetopo/kubetopo/internal/heapstat"
 )
 
 type discard struct{}
@@ -79,7 +81,7 @@ func BenchmarkEventTotals(b *testing.B) {
 	const n = 12000
 	keys := totalsKeys(n)
 	b.Run("impl=countervec", func(b *testing.B) {
-		before := liveHeap()
+		before := heapstat.Live()
 		reg := prometheus.NewRegistry()
 		vec := prometheus.NewCounterVec(prometheus.CounterOpts{Name: totalName, Help: totalHelp},
 			[]string{"cluster", "urn", "category", "reason", "type"})
@@ -87,7 +89,7 @@ func BenchmarkEventTotals(b *testing.B) {
 		for i, k := range keys {
 			vec.WithLabelValues("bench", k.urn, k.category, k.reason, k.typ).Add(float64(i%9 + 1))
 		}
-		live := float64(liveHeap()-before) / n
+		live := float64(heapstat.Live()-before) / n
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
@@ -104,7 +106,7 @@ func BenchmarkEventTotals(b *testing.B) {
 		b.ReportMetric(live, "live-B/series")
 	})
 	b.Run("impl=rendered", func(b *testing.B) {
-		before := liveHeap()
+		before := heapstat.Live()
 		p, err := New(Options{Cluster: "bench", Registerer: prometheus.NewRegistry()})
 		if err != nil {
 			b.Fatal(err)
@@ -115,7 +117,7 @@ func BenchmarkEventTotals(b *testing.B) {
 		if err := p.WriteMetrics(io.Discard); err != nil { // sorts once
 			b.Fatal(err)
 		}
-		live := float64(liveHeap()-before) / n
+		live := float64(heapstat.Live()-before) / n
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {

@@ -12,6 +12,8 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubetopo/kubetopo/internal/heapstat"
 )
 
 // realisticEvents returns the events of a cluster of pods in Deployments of
@@ -50,14 +52,6 @@ func realisticEvents(pods int) []*eventsv1.Event {
 	return out
 }
 
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
 // BenchmarkPipelineHeap feeds the events of 4,000 pods (20,000 events) to a
 // pipeline without a writer, tells it the initial lists are done, and reports the live heap the pipeline holds
 // per event after a GC: its entries, its counts and their series on
@@ -70,7 +64,7 @@ func BenchmarkPipelineHeap(b *testing.B) {
 		evs[i] = FromEventsV1(o)
 	}
 	for i := 0; i < b.N; i++ {
-		before := liveHeap()
+		before := heapstat.Live()
 		p, err := New(Options{Cluster: "bench", Registerer: prometheus.NewRegistry()})
 		if err != nil {
 			b.Fatal(err)
@@ -82,7 +76,7 @@ func BenchmarkPipelineHeap(b *testing.B) {
 		p.SyncDone(SrcEvents) // as the agent does after the initial list
 		p.SyncDone(SrcOOM)
 		observed := time.Since(start)
-		after := liveHeap()
+		after := heapstat.Live()
 		b.ReportMetric(float64(after-before)/float64(len(evs)), "live-B/event")
 		b.ReportMetric(float64(observed.Nanoseconds())/float64(len(evs)), "ns/observe")
 		runtime.KeepAlive(p)
