@@ -9,9 +9,9 @@ import (
 // podLite is what the pods informer caches instead of a Pod: pods are by far
 // the most numerous objects, and a corev1.Pod is large even when most of its
 // fields are empty (the struct alone is 1.2 KB, a Container 0.4 KB, a Volume
-// 0.25 KB). podLite keeps exactly what slimPod keeps, in about a third of
-// the memory; Pod rebuilds the slim pod for the mapping, the selector join
-// and the OOM synthesis whenever a pod changes. TestSlimPodMapsAlike proves
+// 0.25 KB). podLite keeps what kubetopo reads, in a seventh of the memory of
+// the decoded pod; Pod rebuilds a slim Pod from it for the mapping, the
+// selector join and the OOM synthesis whenever the pod changes. TestSlimPodMapsAlike proves
 // what they derive from the rebuilt pod equals what they derive from the
 // full one.
 type podLite struct {
@@ -79,36 +79,46 @@ type liteOOM struct {
 	init, main, ephemeral []corev1.ContainerStatus
 }
 
-// newPodLite keeps of p what slimPod would.
+// newPodLite keeps of p what kubetopo reads: identity, labels and owners;
+// the node and the phase; the volumes and, per container, its name, mounts
+// and ConfigMap/Secret references (never a literal env value); and the
+// container statuses whose termination was an OOM kill.
 func newPodLite(p *corev1.Pod) *podLite {
-	s := slimPod(p)
 	l := &podLite{
-		TypeMeta: s.TypeMeta, ObjectMeta: s.ObjectMeta,
-		nodeName: s.Spec.NodeName, phase: s.Status.Phase,
+		TypeMeta: p.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
+			CreationTimestamp: p.CreationTimestamp, DeletionTimestamp: p.DeletionTimestamp,
+			Labels: p.Labels, OwnerReferences: p.OwnerReferences,
+		},
+		nodeName: p.Spec.NodeName, phase: p.Status.Phase,
 	}
-	if len(s.Spec.Volumes) > 0 {
-		l.volumes = make([]liteVolume, len(s.Spec.Volumes))
-		for i := range s.Spec.Volumes {
-			l.volumes[i] = liteVolumeOf(&s.Spec.Volumes[i])
+	if len(p.Spec.Volumes) > 0 {
+		l.volumes = make([]liteVolume, len(p.Spec.Volumes))
+		for i := range p.Spec.Volumes {
+			l.volumes[i] = liteVolumeOf(&p.Spec.Volumes[i])
 		}
 	}
-	n := len(s.Spec.InitContainers) + len(s.Spec.Containers) + len(s.Spec.EphemeralContainers)
+	n := len(p.Spec.InitContainers) + len(p.Spec.Containers) + len(p.Spec.EphemeralContainers)
 	if n > 0 {
 		l.containers = make([]liteContainer, 0, n)
-		for i := range s.Spec.InitContainers {
-			l.containers = append(l.containers, liteContainerOf(setInit, &s.Spec.InitContainers[i]))
+		for i := range p.Spec.InitContainers {
+			l.containers = append(l.containers, liteContainerOf(setInit, &p.Spec.InitContainers[i]))
 		}
-		for i := range s.Spec.Containers {
-			l.containers = append(l.containers, liteContainerOf(setMain, &s.Spec.Containers[i]))
+		for i := range p.Spec.Containers {
+			l.containers = append(l.containers, liteContainerOf(setMain, &p.Spec.Containers[i]))
 		}
-		for i := range s.Spec.EphemeralContainers {
-			c := corev1.Container(s.Spec.EphemeralContainers[i].EphemeralContainerCommon)
+		for i := range p.Spec.EphemeralContainers {
+			c := corev1.Container(p.Spec.EphemeralContainers[i].EphemeralContainerCommon)
 			l.containers = append(l.containers, liteContainerOf(setEphemeral, &c))
 		}
 	}
-	st := &s.Status
-	if st.InitContainerStatuses != nil || st.ContainerStatuses != nil || st.EphemeralContainerStatuses != nil {
-		l.oom = &liteOOM{init: st.InitContainerStatuses, main: st.ContainerStatuses, ephemeral: st.EphemeralContainerStatuses}
+	oom := liteOOM{
+		init: oomStatuses(p.Status.InitContainerStatuses), main: oomStatuses(p.Status.ContainerStatuses),
+		ephemeral: oomStatuses(p.Status.EphemeralContainerStatuses),
+	}
+	if oom.init != nil || oom.main != nil || oom.ephemeral != nil {
+		l.oom = &oom
 	}
 	return l
 }
@@ -139,7 +149,10 @@ func liteVolumeOf(v *corev1.Volume) liteVolume {
 	case src.DownwardAPI != nil:
 		o.kind = volDownwardAPI
 	default:
-		o.kind, o.other = volOther, src
+		// Host paths and the rarer sources (NFS, CSI, cloud disks ...)
+		// name external volumes by their fields: kept whole.
+		other := *src
+		o.kind, o.other = volOther, &other
 	}
 	return o
 }
@@ -161,7 +174,10 @@ func liteContainerOf(set uint8, c *corev1.Container) liteContainer {
 		}
 	}
 	for _, e := range c.Env {
-		if r := e.ValueFrom.ConfigMapKeyRef; r != nil { // slimEnv kept only ValueFrom references
+		if e.ValueFrom == nil {
+			continue // a literal value: never kept
+		}
+		if r := e.ValueFrom.ConfigMapKeyRef; r != nil {
 			o.refs = append(o.refs, liteRef{refEnvConfigMap, r.Name})
 		}
 		if r := e.ValueFrom.SecretKeyRef; r != nil {
@@ -171,7 +187,7 @@ func liteContainerOf(set uint8, c *corev1.Container) liteContainer {
 	return o
 }
 
-// Pod rebuilds the slim pod.
+// Pod rebuilds a Pod with what podLite keeps.
 func (l *podLite) Pod() *corev1.Pod {
 	p := &corev1.Pod{TypeMeta: l.TypeMeta, ObjectMeta: l.ObjectMeta}
 	p.Spec.NodeName, p.Status.Phase = l.nodeName, l.phase

@@ -252,8 +252,8 @@ func realisticPod(i int) *corev1.Pod {
 // BenchmarkPodCacheHeap measures what a 10k-pod informer cache keeps: live
 // heap per pod after a full GC, for the decoded pod as the apiserver sends it,
 // for the first in-place strip (managed fields, annotations, probes,
-// commands, affinity, tolerations, conditions dropped), for slimPod and for
-// the podLite the cache holds.
+// commands, affinity, tolerations, conditions dropped) and for the podLite
+// the cache holds.
 func BenchmarkPodCacheHeap(b *testing.B) {
 	const n = 10000
 	wire := make([][]byte, n)
@@ -277,7 +277,6 @@ func BenchmarkPodCacheHeap(b *testing.B) {
 	}{
 		{"decoded", func(p *corev1.Pod) any { return p }},
 		{"strip-in-place", func(p *corev1.Pod) any { return stripInPlace(p) }},
-		{"slim", func(p *corev1.Pod) any { return slimPod(p) }},
 		{"lite", func(p *corev1.Pod) any { return newPodLite(p) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
@@ -295,7 +294,7 @@ func BenchmarkPodCacheHeap(b *testing.B) {
 	}
 }
 
-// stripInPlace is the transform pods had before slimPod, kept to measure
+// stripInPlace is the transform pods had before podLite, kept to measure
 // against.
 func stripInPlace(o *corev1.Pod) *corev1.Pod {
 	o.SetManagedFields(nil)
