@@ -33,10 +33,11 @@ func run(args []string) int {
 	app := cli.New(cli.Options{
 		Name: name, Help: "Publishes a Kubernetes cluster's topology as Prometheus info series.",
 		Listen: ":9847", Kubeconfig: true,
-		// The agent's heap is mostly its long-lived caches and store: a
-		// collection when the heap grew by half of them costs little CPU and
-		// keeps memory well under GOGC=100's twice the live heap.
-		GOGC: 50,
+		// The agent's heap is mostly its long-lived caches and store and
+		// it allocates little once synced: a collection when the heap grew
+		// by a quarter costs little CPU and keeps memory well under
+		// GOGC=100's twice the live heap (docs/cluster-agent.md § Memory).
+		GOGC: 25,
 	})
 	var (
 		cluster     = app.Flag("cluster.name", "Name of the cluster: part of every URN (required).").Required().String()
