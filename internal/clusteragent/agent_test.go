@@ -19,9 +19,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// startFake runs an agent on the scenario held by fake clients and waits
-// until it has applied every event.
-func startFake(t *testing.T) (*Agent, *exporter.Store, func() []string) {
+// newFake returns an agent, not yet running, on the scenario held by fake
+// clients.
+func newFake(t *testing.T) (*Agent, *exporter.Store) {
 	t.Helper()
 	client, md, err := scenario.Fake(scenario.Objects())
 	if err != nil {
@@ -32,10 +32,23 @@ func startFake(t *testing.T) (*Agent, *exporter.Store, func() []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a, store
+}
+
+// run runs a until the test ends.
+func run(t *testing.T, a *Agent) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = a.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
+}
+
+// startFake runs an agent on the scenario held by fake clients and waits
+// until it has applied every event.
+func startFake(t *testing.T) (*Agent, *exporter.Store, func() []string) {
+	t.Helper()
+	a, store := newFake(t)
+	run(t, a)
 	waitIdle(t, a)
 	lines := func() []string {
 		var buf bytes.Buffer
@@ -111,22 +124,11 @@ func lineDiff(want, got string) string {
 // TestReadyMeansComplete: /-/ready (Agent.Ready) may turn true only once the
 // store holds the whole topology of the initial lists, and stays true.
 func TestReadyMeansComplete(t *testing.T) {
-	client, md, err := scenario.Fake(scenario.Objects())
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := exporter.NewStore("test", nil)
-	a, err := New(Options{Cluster: "test", Client: client, Metadata: md, Store: store, Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, store := newFake(t)
 	if a.Ready() {
 		t.Fatal("ready before the informers ran")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = a.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	run(t, a)
 	// The agent latches completeness itself, as its last initial object is
 	// applied (and then returns the lists' memory to the OS); nobody asks
 	// Ready meanwhile.
