@@ -3,7 +3,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"fmt"
@@ -17,11 +16,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat
-// (100 on every Linux platform Go supports).
-const clockTicks = 100
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
+)
 
 type agentProc struct {
 	cmd     *exec.Cmd
@@ -110,45 +107,6 @@ func (a *agentProc) waitIdle(t *testing.T, quiet time.Duration, deadline time.Ti
 		}
 	}
 	return lastAt.Sub(a.started), last
-}
-
-// cpuSeconds is the agent's user+system CPU time so far, from /proc/<pid>/stat.
-func (a *agentProc) cpuSeconds(t *testing.T) float64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", a.cmd.Process.Pid))
-	if err != nil {
-		t.Fatalf("agent stat: %v", err)
-	}
-	// The command name (field 2) may hold spaces: count fields after its ')'.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	utime, err1 := strconv.ParseFloat(f[11], 64)
-	stime, err2 := strconv.ParseFloat(f[12], 64)
-	if err1 != nil || err2 != nil {
-		t.Fatalf("agent stat: cannot parse %q", b)
-	}
-	return (utime + stime) / clockTicks
-}
-
-// memory returns VmRSS and VmHWM (peak RSS) from /proc/<pid>/status, in bytes.
-func (a *agentProc) memory(t *testing.T) (rss, hwm int64) {
-	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", a.cmd.Process.Pid))
-	if err != nil {
-		t.Fatalf("agent status: %v", err)
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		k, v, _ := strings.Cut(s.Text(), ":")
-		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch k {
-		case "VmRSS":
-			rss = kb << 10
-		case "VmHWM":
-			hwm = kb << 10
-		}
-	}
-	return rss, hwm
 }
 
 func (a *agentProc) logTail() string {
@@ -287,4 +245,16 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// cpuSeconds is the agent's user+system CPU time so far.
+func (a *agentProc) cpuSeconds(t *testing.T) float64 {
+	t.Helper()
+	return testenv.CPUSeconds(t, a.cmd.Process.Pid)
+}
+
+// memory returns the agent's VmRSS and VmHWM (peak RSS), in bytes.
+func (a *agentProc) memory(t *testing.T) (rss, hwm int64) {
+	t.Helper()
+	return testenv.Memory(t, a.cmd.Process.Pid)
 }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubetopo/kubetopo/internal/scenario"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 type changeStats struct {
@@ -164,9 +165,9 @@ func changeToMetric(t *testing.T, ctx context.Context, c kubernetes.Interface, a
 		}
 		lat = append(lat, d)
 	}
-	st.P50ms, st.P99ms, st.Maxms = quantile(lat, 0.5), quantile(lat, 0.99), quantile(lat, 1)
+	st.P50ms, st.P99ms, st.Maxms = testenv.QuantileMs(lat, 0.5), testenv.QuantileMs(lat, 0.99), testenv.QuantileMs(lat, 1)
 	st.Scrapes = len(scrapes)
-	st.ScrapeP50ms, st.ScrapeP99ms = quantile(scrapes, 0.5), quantile(scrapes, 0.99)
+	st.ScrapeP50ms, st.ScrapeP99ms = testenv.QuantileMs(scrapes, 0.5), testenv.QuantileMs(scrapes, 0.99)
 	return st
 }
 

@@ -10,13 +10,14 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 // measure starts a fresh agent with args added to its default flags on the
 // cluster as it is and measures it.
 func measure(t *testing.T, ctx context.Context, cl *testbed.Cluster, c kubernetes.Interface, cfg config, size, nodes int, args ...string) Result {
 	t.Helper()
-	r := Result{Pods: size, Nodes: nodes, LoadBefore: loadavg(), Args: args}
+	r := Result{Pods: size, Nodes: nodes, LoadBefore: testenv.LoadAvg(), Args: args}
 	apiPods, err := podCount(ctx, c)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +76,7 @@ func measure(t *testing.T, ctx context.Context, cl *testbed.Cluster, c kubernete
 		t.Fatal(err)
 	}
 	r.HeapEnd = parseExposition(end.wire).HeapInuse
-	r.LoadAfter = loadavg()
+	r.LoadAfter = testenv.LoadAvg()
 	t.Logf("%d pods: RSS %s at the end, peak %s; heap in use %s after sync, %s at the end; load %s → %s",
 		size, fmtMiB(float64(r.RSSEnd)), fmtMiB(float64(r.RSSPeak)), fmtMiB(r.HeapAfterSync), fmtMiB(r.HeapEnd), r.LoadBefore, r.LoadAfter)
 	return r
@@ -97,6 +98,6 @@ func scrapeLoop(t *testing.T, a *agentProc, s *scraper, gz bool, n int) scrapeSt
 		st.Bytes = len(res.wire)
 	}
 	st.CPUPerScrape = (a.cpuSeconds(t) - c0) / float64(n)
-	st.P50ms, st.P99ms, st.Maxms = quantile(d, 0.5), quantile(d, 0.99), quantile(d, 1)
+	st.P50ms, st.P99ms, st.Maxms = testenv.QuantileMs(d, 0.5), testenv.QuantileMs(d, 0.99), testenv.QuantileMs(d, 1)
 	return st
 }

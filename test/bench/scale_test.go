@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"runtime"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kubetopo/kubetopo/internal/scenario"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 )
 
 // Result is what the benchmark measured at one cluster size; hack/bench
@@ -130,7 +130,7 @@ func TestScaleBenchmark(t *testing.T) {
 		}
 		writeJSON(t, out, meta) // after every size: a late failure keeps the earlier ones
 	}
-	meta.LoadEnd = loadavg()
+	meta.LoadEnd = testenv.LoadAvg()
 	writeJSON(t, out, meta)
 	t.Logf("results written to %s", out)
 }
@@ -147,7 +147,7 @@ func newMeta(t *testing.T) Meta {
 		Date: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
 		Kubernetes: "kube-apiserver, kube-controller-manager, kube-scheduler v1.33.13, etcd and kwok v0.7.0 from internal/testbed",
 		Command:    envOr("KUBETOPO_BENCH_COMMAND", "go test -tags integration -run TestScaleBenchmark ./test/bench/"),
-		LoadStart:  loadavg(),
+		LoadStart:  testenv.LoadAvg(),
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = "Linux " + strings.TrimSpace(string(b))
@@ -165,15 +165,6 @@ func newMeta(t *testing.T) Meta {
 		m.MemTotal = strings.Join(strings.Fields(l)[1:], " ")
 	}
 	return m
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:3], " ")
 }
 
 func writeJSON(t *testing.T, path string, v any) {
@@ -204,17 +195,6 @@ func envInt(t *testing.T, k string, def int) int {
 		t.Fatalf("%s=%q: want a positive integer", k, v)
 	}
 	return n
-}
-
-func quantile(d []time.Duration, q float64) float64 {
-	if len(d) == 0 {
-		return 0
-	}
-	// Nearest rank: the smallest value with at least q of the samples at or below it.
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(math.Ceil(q*float64(len(s)))) - 1
-	return ms(s[max(0, min(i, len(s)-1))])
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 	"github.com/kubetopo/kubetopo/remotewrite/rwtest"
 )
 
@@ -29,20 +29,6 @@ const (
 	seriesPerBatch   = 2000
 	warmupBatches    = 20 // per client, before measuring a target that stores nothing
 )
-
-// cpuTicks is utime+stime of pid from /proc/<pid>/stat, in clock ticks
-// (USER_HZ = 100 on Linux).
-func cpuTicks(t testing.TB, pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Fields after the command name, which is in parentheses.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return utime + stime
-}
 
 // mallocs reads go_memstats_mallocs_total from a Go process's /metrics.
 func mallocs(t testing.TB, base string) float64 {
@@ -150,10 +136,10 @@ func measure(b *testing.B, base string, pid int, bs *batches, auth bool, rounds 
 		driveN(b, base+"/api/v1/write", bs, auth, warmupBatches)
 	}
 	total := float64(rounds * benchClients * batchesPerClient * seriesPerBatch)
-	m0, c0 := mallocs(b, base), cpuTicks(b, pid)
+	m0, c0 := mallocs(b, base), testenv.CPUSeconds(b, pid)
 	wall := drive(b, base+"/api/v1/write", bs, auth, rounds)
-	c1, m1 := cpuTicks(b, pid), mallocs(b, base)
-	cpu := float64(c1-c0) / 100
+	c1, m1 := testenv.CPUSeconds(b, pid), mallocs(b, base)
+	cpu := c1 - c0
 	b.ReportMetric(total/cpu, "samples/cpu-s")
 	b.ReportMetric((m1-m0)/total, "allocs/sample")
 	b.ReportMetric(cpu, "cpu-s")
@@ -163,7 +149,7 @@ func measure(b *testing.B, base string, pid int, bs *batches, auth bool, rounds 
 
 // load1 is the 1-minute load average.
 func load1() float64 {
-	f := strings.Fields(loadavg())
+	f := strings.Fields(testenv.LoadAvg())
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
 }

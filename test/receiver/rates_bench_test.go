@@ -3,7 +3,6 @@
 package receiver
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,14 +11,12 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kubetopo/kubetopo/internal/testbed"
+	"github.com/kubetopo/kubetopo/internal/testbed/testenv"
 	"github.com/kubetopo/kubetopo/remotewrite/rwtest"
 )
 
@@ -86,7 +83,7 @@ func BenchmarkReceiverRates(b *testing.B) {
 	run := struct {
 		Date, Command, LoadStart, LoadEnd string
 		Results                           []rateResult
-	}{Date: time.Now().UTC().Format(time.RFC3339), LoadStart: loadavg(),
+	}{Date: time.Now().UTC().Format(time.RFC3339), LoadStart: testenv.LoadAvg(),
 		Command: "go test -tags integration -run '^$' -bench ReceiverRates -benchtime 1x ./test/receiver/ (hack/bench/run-rw.sh)"}
 	for _, proto := range []string{"1.0", "2.0"} {
 		streams := rateStreamsFor(proto, start)
@@ -123,7 +120,7 @@ func BenchmarkReceiverRates(b *testing.B) {
 		}
 	}
 	if out := os.Getenv("KUBETOPO_BENCH_RW_OUT"); out != "" {
-		run.LoadEnd = loadavg()
+		run.LoadEnd = testenv.LoadAvg()
 		body, _ := json.MarshalIndent(run, "", "  ")
 		if err := os.WriteFile(out, append(body, '\n'), 0o644); err != nil {
 			b.Fatal(err)
@@ -138,7 +135,7 @@ func rateStep(b *testing.B, url string, pid int, streams [rateStreams][][]byte, 
 	perStream := int(math.Ceil(float64(rate) / seriesPerBatch / rateStreams * rateStepDuration.Seconds()))
 	interval := time.Duration(float64(rateStepDuration) / float64(perStream))
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: rateStreams}}
-	m0, c0 := mallocs(b, base), cpuTicks(b, pid)
+	m0, c0 := mallocs(b, base), testenv.CPUSeconds(b, pid)
 	var mu sync.Mutex
 	var lat, lag []time.Duration
 	var wg sync.WaitGroup
@@ -189,53 +186,14 @@ func rateStep(b *testing.B, url string, pid int, streams [rateStreams][][]byte, 
 	for s := range next {
 		next[s] += perStream
 	}
-	c1, m1 := cpuTicks(b, pid), mallocs(b, base)
+	c1, m1 := testenv.CPUSeconds(b, pid), mallocs(b, base)
 	samples := float64(rateStreams * perStream * seriesPerBatch)
-	rss, peak := procMemory(b, pid)
-	cpu := float64(c1-c0) / 100
+	rss, peak := testenv.Memory(b, pid)
+	cpu := c1 - c0
 	return rateResult{
 		OfferedPerSec: rate, AchievedPerSec: samples / wall.Seconds(), Requests: len(lat),
-		P50ms: quantileMs(lat, 0.5), P99ms: quantileMs(lat, 0.99), LagP99ms: quantileMs(lag, 0.99),
+		P50ms: testenv.QuantileMs(lat, 0.5), P99ms: testenv.QuantileMs(lat, 0.99), LagP99ms: testenv.QuantileMs(lag, 0.99),
 		CPUSec: cpu, SamplesPerCPUs: samples / math.Max(cpu, 0.01), AllocsPerSample: (m1 - m0) / samples,
-		RSSBytes: rss, PeakRSSBytes: peak, Load: loadavg(),
+		RSSBytes: rss, PeakRSSBytes: peak, Load: testenv.LoadAvg(),
 	}
-}
-
-func quantileMs(d []time.Duration, q float64) float64 {
-	if len(d) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(math.Ceil(q*float64(len(s)))) - 1
-	return float64(s[max(0, min(i, len(s)-1))].Microseconds()) / 1000
-}
-
-// procMemory returns VmRSS and VmHWM of pid, in bytes.
-func procMemory(t testing.TB, pid int) (rss, hwm int64) {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		k, v, _ := strings.Cut(s.Text(), ":")
-		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch k {
-		case "VmRSS":
-			rss = kb << 10
-		case "VmHWM":
-			hwm = kb << 10
-		}
-	}
-	return rss, hwm
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	return strings.Join(strings.Fields(string(b))[:3], " ")
 }

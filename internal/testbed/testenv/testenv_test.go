@@ -140,3 +140,45 @@ func TestScrape(t *testing.T) {
 		t.Fatalf("scraping a 404 failed with %q", failed)
 	}
 }
+
+func TestProcStat(t *testing.T) {
+	pid := os.Getpid()
+	// Burn a little CPU so the counter is past zero.
+	x := 0
+	for i := 0; i < 50_000_000; i++ {
+		x += i
+	}
+	if CPUSeconds(t, pid) <= 0 {
+		t.Errorf("CPUSeconds of this busy test process is %v (x=%d)", CPUSeconds(t, pid), x)
+	}
+	rss, hwm := Memory(t, pid)
+	if rss <= 0 || hwm < rss {
+		t.Errorf("Memory: rss %d, hwm %d", rss, hwm)
+	}
+	if f := strings.Fields(LoadAvg()); len(f) != 3 {
+		t.Errorf("LoadAvg = %q", LoadAvg())
+	}
+	ms := func(n ...int) []time.Duration {
+		var d []time.Duration
+		for _, v := range n {
+			d = append(d, time.Duration(v)*time.Millisecond)
+		}
+		return d
+	}
+	for _, tc := range []struct {
+		d    []time.Duration
+		q    float64
+		want float64
+	}{
+		{nil, 0.5, 0},
+		{ms(3, 1, 2), 0.5, 2},
+		{ms(3, 1, 2), 1, 3},
+		{ms(5, 1, 4, 2, 3, 6, 7, 8, 9, 10), 0.99, 10},
+		{ms(5, 1, 4, 2, 3, 6, 7, 8, 9, 10), 0.5, 5},
+		{ms(7), 0, 7},
+	} {
+		if got := QuantileMs(tc.d, tc.q); got != tc.want {
+			t.Errorf("QuantileMs(%v, %v) = %v, want %v", tc.d, tc.q, got, tc.want)
+		}
+	}
+}
