@@ -154,6 +154,10 @@ func TestControlPlane(t *testing.T) {
 		expect(t, a, etcdLeader, 1)
 	})
 
+	// Before anything is stopped: the alerts that must stay quiet on a
+	// healthy control plane are checked on one.
+	t.Run("rules on a real Prometheus", func(t *testing.T) { testPrometheus(t, a) })
+
 	schedHealthy := `kubetopo_controlplane_component_healthy{address="` + schedInstance + `",` + lbl + `component="scheduler",` + urn + `}`
 	schedSuccess := `kubetopo_scrape_source_success{source="scheduler/` + schedInstance + `"}`
 	schedSeries := `go_goroutines{` + lbl + urn + `,control_plane_component="scheduler",control_plane_address="` + schedInstance + `"}`
@@ -204,7 +208,6 @@ func TestControlPlane(t *testing.T) {
 	})
 
 	t.Run("RBAC", func(t *testing.T) { testRBAC(t, c, schedURL) })
-	t.Run("rules on a real Prometheus", func(t *testing.T) { testPrometheus(t, a) })
 
 	t.Run("quiet logs", func(t *testing.T) {
 		// Dozens of failed polls of the unreachable controller-manager and

@@ -59,7 +59,13 @@ scrape_configs:
 		// etcd's own series, republished, as the etcd alerts read them.
 		{`etcd_server_has_leader{cluster="cp",control_plane_component="etcd"} == 1`, "etcd has a leader"},
 		{`etcd_mvcc_db_total_size_in_bytes{cluster="cp"} / etcd_server_quota_backend_bytes{cluster="cp"} < 0.8`, "etcd's database is far from its quota"},
-		{`absent(ALERTS{alertname=~"KubetopoAPIServer.*|KubetopoEtcd.*"})`, "no apiserver or etcd alert on a healthy apiserver"},
+		// A healthy control plane raises no apiserver or etcd alert. Not
+		// KubetopoAPIServerLatencyHigh: its input is the apiserver's own
+		// latency, which on a shared test machine the test does not control
+		// (a few slow etcd writes among a few hundred requests put the p99
+		// over 1 s for five minutes); rules/tests/controlplane_test.yml
+		// holds its thresholds.
+		{`absent(ALERTS{alertname=~"KubetopoAPIServer.*|KubetopoEtcd.*",alertname!="KubetopoAPIServerLatencyHigh"})`, "no apiserver or etcd alert on a healthy apiserver"},
 	} {
 		testenv.Eventually(t, 60*time.Second, tc.why+": "+tc.query, func() (bool, string) {
 			qctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -68,7 +74,34 @@ scrape_configs:
 			if err != nil {
 				return false, err.Error()
 			}
-			return len(s) > 0, fmt.Sprintf("no result; prometheus log:\n%s", p.LogTail(10))
+			if len(s) > 0 {
+				return true, ""
+			}
+			return false, fmt.Sprintf("no result; alerts and their inputs:\n%s\nprometheus log:\n%s", alertState(qctx, p), p.LogTail(10))
 		})
 	}
+}
+
+// alertState lists the alerts Prometheus has pending or firing and the
+// recorded series the apiserver alerts read, so that a failed expectation
+// says which alert was there and why.
+func alertState(ctx context.Context, p *testbed.Prometheus) string {
+	var b strings.Builder
+	for _, q := range []string{
+		`ALERTS`,
+		`cluster:apiserver_request_errors:ratio_rate5m`,
+		`cluster_verb:apiserver_request_sli_duration_seconds:p99_rate5m`,
+		`kubetopo_apiserver_healthy`,
+		`kubetopo_apiserver_health_check == 0`,
+	} {
+		s, err := p.Query(ctx, q)
+		if err != nil {
+			fmt.Fprintf(&b, "  %s: %v\n", q, err)
+			continue
+		}
+		for _, x := range s {
+			fmt.Fprintf(&b, "  %s %v = %g\n", q, x.Metric, x.Value)
+		}
+	}
+	return b.String()
 }
