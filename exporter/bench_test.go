@@ -140,3 +140,17 @@ func BenchmarkStoreHeap10kPods(b *testing.B) {
 	}
 	runtime.KeepAlive(objs)
 }
+
+// BenchmarkCounts10kPods is the per-type component and relation counts the
+// agent publishes on every scrape, over a 10k-pod store.
+func BenchmarkCounts10kPods(b *testing.B) {
+	s := load(b, scenario.Scale(200, 100, 100))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		comps, rels := s.Counts()
+		if len(comps) == 0 || len(rels) == 0 {
+			b.Fatal("no counts")
+		}
+	}
+}
