@@ -84,7 +84,7 @@ func changeToMetric(t *testing.T, ctx context.Context, c kubernetes.Interface, a
 				scraperDone <- err
 				return
 			}
-			body, err := res.plain(true)
+			body, err := s.plain(res, true)
 			if err != nil {
 				scraperDone <- err
 				return
