@@ -288,10 +288,11 @@ func topLines(lines []string, n int) []string {
 }
 
 func plots(r run) []panel {
-	var xs, rssSync, rssPeak, heap, pp50, gp50, pp99, gp99, cp99 []float64
+	var xs, rssSync, rssEnd, rssPeak, heap, pp50, gp50, pp99, gp99, cp99 []float64
 	for _, x := range defaults(r.Results) {
 		xs = append(xs, float64(x.Pods))
 		rssSync = append(rssSync, x.RSSAfterSync/(1<<20))
+		rssEnd = append(rssEnd, x.RSSEnd/(1<<20))
 		rssPeak = append(rssPeak, x.RSSPeak/(1<<20))
 		heap = append(heap, x.HeapAfterSync/(1<<20))
 		pp50 = append(pp50, x.Plain.P50ms)
@@ -304,6 +305,7 @@ func plots(r run) []panel {
 	return []panel{
 		{title: "kubetopo cluster agent: memory", xlabel: "pods", ylabel: "MiB", series: []series{
 			{name: "RSS after sync", col: blue, xs: xs, ys: rssSync},
+			{name: "RSS at the end (after scrapes and changes)", col: lightBlue, xs: xs, ys: rssEnd},
 			{name: "peak RSS (VmHWM)", col: purple, xs: xs, ys: rssPeak},
 			{name: "Go heap in use after sync", col: green, xs: xs, ys: heap},
 			{name: "target at 10k pods: 150 MiB", col: red, xs: ends, ys: []float64{150, 150}, dashed: true},
