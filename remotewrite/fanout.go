@@ -84,6 +84,17 @@ func (h *Handler) forward(ctx context.Context, st *state, written *Counts) *http
 		}
 		wg.Wait()
 	}
+	// A body net/http may still be sending goes with it: the state keeps
+	// none of it for the next request, which gets a fresh buffer.
+	for i := range results {
+		if results[i].bodyHeld {
+			if modes[i] == "passthrough" {
+				st.body = nil
+			} else {
+				st.out[ds[i].proto] = nil
+			}
+		}
+	}
 	return h.combine(req, results, written)
 }
 

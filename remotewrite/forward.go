@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v2"
@@ -122,6 +123,10 @@ type result struct {
 	retryAfter string
 	written    Counts
 	confirmed  bool // RW 2.0 -Written headers present
+	// bodyHeld: net/http may still read the body after send returned (the
+	// downstream answered before it had the whole body, or a write timed
+	// out mid-body). The caller must not reuse the buffer.
+	bodyHeld bool
 }
 
 func (res result) ok() bool { return res.err == nil && res.code/100 == 2 }
@@ -134,7 +139,7 @@ func (res result) retryable() bool {
 var errRejected = errors.New("downstream rejected the write")
 
 // send posts the compressed body to d.
-func send(ctx context.Context, client *http.Client, d *Downstream, body []byte, ua string) result {
+func send(ctx context.Context, client *http.Client, d *Downstream, body []byte, ua string) (res result) {
 	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, nil)
@@ -143,9 +148,14 @@ func send(ctx context.Context, client *http.Client, d *Downstream, body []byte, 
 	}
 	// A bodyReader, not a bytes.Reader: directConn writes it to the socket
 	// in one piece. GetBody as http.NewRequest sets it for a bytes.Reader
-	// (the transport resends a request it could not write at all).
-	req.Body, req.ContentLength = &bodyReader{b: body}, int64(len(body))
-	req.GetBody = func() (io.ReadCloser, error) { return &bodyReader{b: body}, nil }
+	// (the transport resends a request it could not write at all). open
+	// counts the readers net/http has not finished with: the transport's
+	// writer may still be sending the body when the response has arrived
+	// (RoundTrip's contract), and then the buffer must not be reused.
+	open := new(atomic.Int32)
+	req.Body, req.ContentLength = newBodyReader(body, open), int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return newBodyReader(body, open), nil }
+	defer func() { res.bodyHeld = open.Load() > 0 }()
 	h := req.Header
 	h.Set("Content-Encoding", "snappy")
 	h.Set("User-Agent", ua)
@@ -170,7 +180,7 @@ func send(ctx context.Context, client *http.Client, d *Downstream, body []byte, 
 		return result{err: err}
 	}
 	defer resp.Body.Close()
-	res := result{code: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After")}
+	res = result{code: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After")}
 	if d.proto == V2 {
 		res.written, res.confirmed = parseWritten(resp.Header)
 	}
@@ -202,19 +212,44 @@ func parseWritten(h http.Header) (Counts, bool) {
 }
 
 // bodyReader is a request body forwarded downstream: the sender's bytes or
-// the re-encoded ones, valid until send returns.
-type bodyReader struct{ b []byte }
+// the re-encoded ones. It counts itself in open until net/http has taken
+// every byte out of it or closed it, whichever comes first; after that it no
+// longer touches the buffer.
+type bodyReader struct {
+	b    []byte
+	open *atomic.Int32
+	done atomic.Bool
+}
+
+func newBodyReader(b []byte, open *atomic.Int32) *bodyReader {
+	open.Add(1)
+	return &bodyReader{b: b, open: open}
+}
 
 func (r *bodyReader) Read(p []byte) (int, error) {
 	if len(r.b) == 0 {
+		r.finish()
 		return 0, io.EOF
 	}
 	n := copy(p, r.b)
 	r.b = r.b[n:]
+	if len(r.b) == 0 {
+		r.finish()
+	}
 	return n, nil
 }
 
-func (r *bodyReader) Close() error { return nil }
+func (r *bodyReader) Close() error {
+	r.finish()
+	return nil
+}
+
+// finish records that the buffer is no longer read through r.
+func (r *bodyReader) finish() {
+	if r.done.CompareAndSwap(false, true) {
+		r.open.Add(-1)
+	}
+}
 
 // directConn is a plain-TCP connection to a downstream. net/http writes a
 // body of known length with io.Copy from an io.LimitedReader, which copies it
@@ -233,6 +268,9 @@ func (c directConn) ReadFrom(src io.Reader) (int64, error) {
 			n, err := c.Conn.Write(br.b)
 			br.b = br.b[n:]
 			lr.N -= int64(n)
+			if len(br.b) == 0 {
+				br.finish()
+			}
 			return int64(n), err
 		}
 	}

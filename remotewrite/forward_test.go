@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -73,5 +74,83 @@ func TestDirectConnWritesBodyWhole(t *testing.T) {
 		if l := largest.Load(); l < int64(len(body))-8192 {
 			t.Errorf("send %d: largest write %d bytes, want the body's rest (%d bytes) in one", i, l, len(body))
 		}
+	}
+}
+
+// lateReader is a downstream transport that answers at once and reads the
+// request body only when released, as net/http's transport may when a
+// server answers before it has read the whole body: RoundTrip returns while
+// the body is still in use.
+type lateReader struct {
+	release chan struct{}
+	got     chan []byte
+}
+
+func (l *lateReader) RoundTrip(r *http.Request) (*http.Response, error) {
+	go func() {
+		<-l.release
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		l.got <- b
+	}()
+	return &http.Response{StatusCode: http.StatusServiceUnavailable, Body: io.NopCloser(strings.NewReader("busy")), Header: http.Header{}, Request: r}, nil
+}
+
+// readFirst reads the whole body before it answers, as a remote-write
+// receiver does.
+type readFirst struct{}
+
+func (readFirst) RoundTrip(r *http.Request) (*http.Response, error) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	return &http.Response{StatusCode: http.StatusNoContent, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+}
+
+func TestSendReportsAHeldBody(t *testing.T) {
+	d, err := NewDownstream("http://downstream.invalid/api/v1/write", "1.0", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte("a compressed body")
+	if res := send(context.Background(), &http.Client{Transport: readFirst{}}, &d, body, "test"); !res.ok() || res.bodyHeld {
+		t.Errorf("a body read before the answer: ok=%v held=%v, want ok and not held", res.ok(), res.bodyHeld)
+	}
+	late := &lateReader{release: make(chan struct{}), got: make(chan []byte, 1)}
+	res := send(context.Background(), &http.Client{Transport: late}, &d, body, "test")
+	if !res.bodyHeld {
+		t.Error("a body the transport still reads after the answer is not reported held")
+	}
+	close(late.release)
+	if got := <-late.got; !bytes.Equal(got, []byte("a compressed body")) {
+		t.Errorf("the transport read %q", got)
+	}
+}
+
+// TestForwardNeverReusesAHeldBody: a downstream that answers before it has
+// read the body, then a second request through the same handler (which
+// reuses the first one's state): the first body, read after that, is still
+// the first request's.
+func TestForwardNeverReusesAHeldBody(t *testing.T) {
+	late := &lateReader{release: make(chan struct{}), got: make(chan []byte, 2)}
+	d, err := NewDownstream("http://downstream.invalid/api/v1/write", "1.0", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newTestHandler(t, Options{Downstreams: []Downstream{d}, Client: &http.Client{Transport: late}})
+	// The second body is the smaller, so it fits the first one's buffer.
+	first := rwtest.Snappy(rwtest.V1(rwtest.Options{Series: 400, Seed: 1}))
+	second := rwtest.Snappy(rwtest.V1(rwtest.Options{Series: 200, Seed: 2}))
+	if len(second) >= len(first) {
+		t.Fatalf("the second body (%d bytes) must be smaller than the first (%d)", len(second), len(first))
+	}
+	for _, b := range [][]byte{first, second} {
+		if w := post(h, reqSpec{body: b, ctype: contentTypeV1, encoding: "snappy"}); w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("status %d, want 503 (the downstream's answer): %s", w.Code, w.Body)
+		}
+	}
+	close(late.release)
+	got := map[string]bool{string(<-late.got): true, string(<-late.got): true}
+	if !got[string(first)] || !got[string(second)] {
+		t.Error("a body the transport was still sending was overwritten by the next request")
 	}
 }
