@@ -50,7 +50,9 @@ func WritePages(w io.Writer, pages []*Page, extra []Block) (skipped int, err err
 	for i := range extra {
 		add(&extra[i])
 	}
-	cw := &chunkWriter{w: w, buf: make([]byte, 0, 64<<10)}
+	bp := chunkBufs.Get().(*[]byte)
+	defer chunkBufs.Put(bp)
+	cw := &chunkWriter{w: w, buf: (*bp)[:0]}
 	for _, g := range groups {
 		cw.write(g.blocks[0].Header)
 		for _, b := range g.blocks {
@@ -60,6 +62,10 @@ func WritePages(w io.Writer, pages []*Page, extra []Block) (skipped int, err err
 	cw.flush()
 	return skipped, cw.err
 }
+
+// chunkBufs holds the 64 KiB buffers WritePages batches its writes in, one
+// per response instead of one allocated per scrape.
+var chunkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 // GatheredBlocks renders a gatherer's metric families as blocks, so the
 // agent's own metrics merge with republished ones of the same name.
