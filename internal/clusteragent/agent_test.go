@@ -50,14 +50,17 @@ func startFake(t *testing.T) (*Agent, *exporter.Store, func() []string) {
 	a, store := newFake(t)
 	run(t, a)
 	waitIdle(t, a)
-	lines := func() []string {
-		var buf bytes.Buffer
-		if _, err := store.WriteTo(&buf); err != nil {
-			t.Fatal(err)
-		}
-		return seriesLines(buf.String())
+	return a, store, func() []string { return storeLines(t, store) }
+}
+
+// storeLines returns the sorted series lines the store serves.
+func storeLines(t *testing.T, s *exporter.Store) []string {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := s.WriteTo(&buf); err != nil {
+		t.Fatal(err)
 	}
-	return a, store, lines
+	return seriesLines(buf.String())
 }
 
 func waitIdle(t *testing.T, a *Agent) {
@@ -136,15 +139,11 @@ func TestReadyMeansComplete(t *testing.T) {
 		func(context.Context) (bool, error) { return a.complete.Load(), nil }); err != nil {
 		t.Fatalf("agent never complete: %v", err)
 	}
-	var buf bytes.Buffer
-	if _, err := store.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
 	want, err := os.ReadFile("testdata/scenario.golden")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(seriesLines(buf.String()), "\n") + "\n"; got != string(want) {
+	if got := strings.Join(storeLines(t, store), "\n") + "\n"; got != string(want) {
 		t.Errorf("ready with a partial topology:\n%s", lineDiff(string(want), got))
 	}
 	a.enqueued.Add(1) // a later event in flight must not make a running agent unready

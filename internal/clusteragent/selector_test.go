@@ -1,7 +1,6 @@
 package clusteragent
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"regexp"
@@ -61,12 +60,8 @@ var relLine = regexp.MustCompile(`^` + exporter.RelationInfo + `\{.*type="expose
 // "service URN -> pod URN", and fails on duplicate lines.
 func gotRelations(t *testing.T, s *exporter.Store) []string {
 	t.Helper()
-	var buf bytes.Buffer
-	if _, err := s.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, l := range strings.Split(buf.String(), "\n") {
+	for _, l := range storeLines(t, s) {
 		if m := relLine.FindStringSubmatch(l); m != nil {
 			out = append(out, m[1]+" -> "+m[2])
 		}
@@ -223,11 +218,7 @@ func TestSelectorJoinRandom(t *testing.T) {
 			if len(d.join.ns) != 0 {
 				t.Fatalf("join still holds namespaces %v", d.join.ns)
 			}
-			var buf bytes.Buffer
-			if _, err := d.store.WriteTo(&buf); err != nil {
-				t.Fatal(err)
-			}
-			if lines := seriesLines(buf.String()); len(lines) != 0 {
+			if lines := storeLines(t, d.store); len(lines) != 0 {
 				t.Fatalf("store not empty after all deletes: %v", lines)
 			}
 		})
